@@ -1,0 +1,226 @@
+"""Typed, validated experiment configuration (YAML + dotted command-line overrides).
+
+Every field is declared once here with its type and default; loading checks
+unknown keys, types and values before any heavy work starts, so a typo costs a
+one-line error instead of a crashed run hours later.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from adain.errors import UserError
+
+
+@dataclass
+class SourceConfig:
+    """Where images come from: an image folder (searched recursively) or a TFDS dataset."""
+
+    source: str = "folder"  # folder | tfds
+    path: str | None = None  # folder: the directory
+    demo: str | None = None  # folder: fill an empty/missing folder with scikit-image's `photos` or `textures`
+    name: str | None = None  # tfds: dataset name, e.g. coco/2017
+    split: str = "train"  # tfds: split
+    data_dir: str | None = None  # tfds: where prepared data lives
+    download: bool = False  # tfds: allow tfds to download and prepare
+    image_key: str | None = None  # tfds: image feature name (found by type when unset)
+
+
+@dataclass
+class DataConfig:
+    content: SourceConfig = field(default_factory=lambda: SourceConfig(source="tfds", name="coco/2017"))
+    style: SourceConfig = field(default_factory=lambda: SourceConfig(path="data/wikiart"))
+    load_size: int = 512  # smaller side resized to this, aspect kept
+    crop_size: int = 256  # random square crop
+    cache: bool = False  # cache decoded + resized images in memory (small datasets only)
+    preview_pairs: int = 4  # fixed content/style pairs shown in TensorBoard
+
+
+@dataclass
+class ModelConfig:
+    vgg_weights: str | None = None  # explicit VGG-19 weights file; else env ADAIN_VGG_WEIGHTS, caches, download
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 8
+    steps: int = 160_000
+    learning_rate: float = 1e-4
+    lr_decay: float = 5e-5  # inverse-time decay per step: lr / (1 + lr_decay * step)
+    content_weight: float = 1.0
+    style_weight: float = 10.0
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 3
+    log_every: int = 100
+    image_every: int = 1000
+
+
+@dataclass
+class Config:
+    run_dir: str = "checkpoints/adain"
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+# ---------------------------------------------------------------------------
+# dict <-> dataclass with type checking
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def _coerce(value: Any, tp: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(value, inner[0], where)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise UserError(f"config: {where} must be a mapping, got {type(value).__name__}")
+        return _from_dict(tp, value, where)
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise UserError(f"config: {where} must be a number, got {value!r}")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise UserError(f"config: {where} must be an integer, got {value!r}")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise UserError(f"config: {where} must be true or false, got {value!r}")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise UserError(f"config: {where} must be a string, got {value!r}")
+        return value
+    raise TypeError(f"unsupported config type {_type_name(tp)} at {where}")
+
+
+def _from_dict(cls: type, data: dict, where: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in data:
+        if key not in hints:
+            raise UserError(f"config: unknown key '{where + '.' if where else ''}{key}' (known: {', '.join(names)})")
+    kwargs = {key: _coerce(value, hints[key], f"{where}.{key}" if where else key) for key, value in data.items()}
+    return cls(**kwargs)
+
+
+def to_dict(config: Config) -> dict:
+    return dataclasses.asdict(config)
+
+
+def apply_override(data: dict, assignment: str) -> None:
+    """Apply one `dotted.key=value` override; the value is parsed as YAML."""
+    if "=" not in assignment:
+        raise UserError(f"--set expects key=value, got '{assignment}'")
+    key, raw = assignment.split("=", 1)
+    parts = key.strip().split(".")
+    if not all(parts):
+        raise UserError(f"--set: bad key '{key}'")
+    try:
+        value = yaml.safe_load(raw) if raw != "" else None
+    except yaml.YAMLError as exc:
+        raise UserError(f"--set {key}: value is not valid YAML ({exc.problem})") from None
+    node = data
+    for part in parts[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise UserError(f"--set: '{key}' goes through '{part}', which is not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def from_dict(data: dict) -> Config:
+    config = _from_dict(Config, data)
+    validate(config)
+    return config
+
+
+def load_config(path: str | os.PathLike | None, overrides: Sequence[str] = ()) -> Config:
+    """Read a YAML config, apply `key=value` overrides, validate. Raises UserError."""
+    data: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise UserError(f"config file not found: {path}")
+        try:
+            loaded = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = f" at line {mark.line + 1}" if mark else ""
+            raise UserError(f"config file {path} is not valid YAML{at}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise UserError(f"config file {path} must hold a mapping at the top level")
+        data = loaded or {}
+    for assignment in overrides:
+        apply_override(data, assignment)
+    return from_dict(data)
+
+
+def save_config(config: Config, path: str | os.PathLike) -> None:
+    Path(path).write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+
+
+# ---------------------------------------------------------------------------
+# value checks
+
+
+def _positive(value: float, where: str, allow_zero: bool = False) -> None:
+    if value < 0 or (value == 0 and not allow_zero):
+        raise UserError(f"config: {where} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
+
+
+DEMO_SETS = ("photos", "textures")
+
+
+def validate_source(source: SourceConfig, where: str) -> None:
+    if source.source == "folder":
+        if not source.path:
+            raise UserError(f"config: {where}.path is required for a folder source")
+        if source.demo is not None and source.demo not in DEMO_SETS:
+            raise UserError(f"config: {where}.demo must be one of {', '.join(DEMO_SETS)}, got '{source.demo}'")
+        if source.demo is None and not Path(source.path).is_dir():
+            raise UserError(f"config: {where}.path: folder not found: {source.path}")
+    elif source.source == "tfds":
+        if not source.name:
+            raise UserError(f"config: {where}.name is required for a tfds source (e.g. coco/2017)")
+    else:
+        raise UserError(f"config: {where}.source must be 'folder' or 'tfds', got '{source.source}'")
+
+
+def validate(config: Config) -> None:
+    data, train = config.data, config.train
+    validate_source(data.content, "data.content")
+    validate_source(data.style, "data.style")
+    _positive(data.load_size, "data.load_size")
+    _positive(data.crop_size, "data.crop_size")
+    if data.crop_size > data.load_size:
+        raise UserError(f"config: data.crop_size ({data.crop_size}) must not exceed data.load_size ({data.load_size})")
+    if data.crop_size < 16:
+        raise UserError(f"config: data.crop_size must be at least 16 (relu4_1 needs 2x2), got {data.crop_size}")
+    _positive(data.preview_pairs, "data.preview_pairs", allow_zero=True)
+    if config.model.vgg_weights is not None and not Path(config.model.vgg_weights).is_file():
+        raise UserError(f"config: model.vgg_weights: file not found: {config.model.vgg_weights}")
+    for name in ("batch_size", "steps", "checkpoint_every", "keep_checkpoints", "log_every", "image_every"):
+        _positive(getattr(train, name), f"train.{name}")
+    _positive(train.learning_rate, "train.learning_rate")
+    _positive(train.lr_decay, "train.lr_decay", allow_zero=True)
+    _positive(train.content_weight, "train.content_weight", allow_zero=True)
+    _positive(train.style_weight, "train.style_weight", allow_zero=True)

@@ -1,0 +1,102 @@
+"""Image files in and out (PIL, no TensorFlow): decoding any mode to RGB, atomic writes, contact sheets."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from adain.errors import UserError
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+
+
+def load_image(path: str | os.PathLike) -> np.ndarray:
+    """Decode any common image file to RGB uint8 [H, W, 3]; UserError if it is not one."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"image not found: {path}")
+    try:
+        with Image.open(path) as image:
+            image = ImageOps.exif_transpose(image)
+            return to_rgb_uint8(image)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise UserError(f"cannot read image {path}: {exc}") from None
+
+
+def to_rgb_uint8(image: Image.Image) -> np.ndarray:
+    """Any PIL mode (P, LA, RGBA, CMYK, I;16, ...) to RGB uint8, alpha composited on white."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if array.max() > 255 else 255.0
+        image = Image.fromarray((array / peak * 255.0).round().astype(np.uint8), "L")
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def to_uint8(image) -> np.ndarray:
+    return np.asarray(np.clip(np.round(np.asarray(image, np.float32)), 0, 255), np.uint8)
+
+
+def save_image(image, path: str | os.PathLike, quality: int = 95) -> Path:
+    """Write atomically (temp file + rename): a failed or killed write leaves no partial file."""
+    path = Path(path)
+    if path.suffix.lower() not in IMAGE_EXTENSIONS:
+        raise UserError(f"cannot write {path}: unknown image extension (use one of {', '.join(IMAGE_EXTENSIONS)})")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    os.close(fd)
+    try:
+        options = {"quality": quality} if path.suffix.lower() in (".jpg", ".jpeg", ".webp") else {}
+        Image.fromarray(to_uint8(image)).save(tmp, **options)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def list_images(folder: str | os.PathLike) -> list[Path]:
+    """Image files under a folder, recursively, in a stable (sorted) order."""
+    folder = Path(folder)
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+
+
+def contact_sheet(contents: Sequence[np.ndarray], styles: Sequence[np.ndarray], outputs: Sequence[Sequence[np.ndarray]],
+                  cell: int = 192, gap: int = 4) -> np.ndarray:  # fmt: skip
+    """Grid with styles along the top, contents down the left, outputs[i][j] at (content i, style j)."""
+
+    def fit(image: np.ndarray) -> np.ndarray:
+        thumb = Image.fromarray(to_uint8(image))
+        thumb.thumbnail((cell, cell), Image.LANCZOS)
+        canvas = Image.new("RGB", (cell, cell), (255, 255, 255))
+        canvas.paste(thumb, ((cell - thumb.width) // 2, (cell - thumb.height) // 2))
+        return np.asarray(canvas)
+
+    rows, cols = len(contents) + 1, len(styles) + 1
+    sheet = np.full((rows * cell + (rows + 1) * gap, cols * cell + (cols + 1) * gap, 3), 255, np.uint8)
+
+    def put(row: int, col: int, image: np.ndarray) -> None:
+        top, left = gap + row * (cell + gap), gap + col * (cell + gap)
+        sheet[top : top + cell, left : left + cell] = fit(image)
+
+    for j, style in enumerate(styles):
+        put(0, j + 1, style)
+    for i, content in enumerate(contents):
+        put(i + 1, 0, content)
+        for j in range(len(styles)):
+            put(i + 1, j + 1, outputs[i][j])
+    return sheet

@@ -1,0 +1,73 @@
+"""Small serializable Keras layers: the pieces AdaIN is built from."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+EPSILON = 1e-5
+# ImageNet BGR means used by the Caffe-trained VGG (keras.applications "caffe" mode).
+VGG_BGR_MEAN = (103.939, 116.779, 123.68)
+
+
+def channel_mean_std(features, epsilon: float = EPSILON):
+    """Per-sample, per-channel mean and std over height and width (NHWC)."""
+    mean, variance = ops.moments(features, axes=(1, 2), keepdims=True)
+    return mean, ops.sqrt(variance + epsilon)
+
+
+def adaptive_instance_norm(content, style, epsilon: float = EPSILON):
+    """t = sigma(s) * (c - mu(c)) / sigma(c) + mu(s), per channel over H, W."""
+    content_mean, content_std = channel_mean_std(content, epsilon)
+    style_mean, style_std = channel_mean_std(style, epsilon)
+    return style_std * (content - content_mean) / content_std + style_mean
+
+
+@keras.saving.register_keras_serializable(package="adain")
+class AdaIN(keras.layers.Layer):
+    """Adaptive Instance Normalization: align content feature statistics to the style's."""
+
+    def __init__(self, epsilon: float = EPSILON, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.epsilon = epsilon
+
+    def call(self, inputs):
+        content, style = inputs
+        return adaptive_instance_norm(content, style, self.epsilon)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="adain")
+class VGGPreprocess(keras.layers.Layer):
+    """RGB in 0..255 -> Caffe VGG input (BGR, mean subtracted), inside the model."""
+
+    def call(self, rgb):
+        bgr = ops.flip(rgb, axis=-1)
+        return bgr - ops.convert_to_tensor(VGG_BGR_MEAN, dtype=bgr.dtype)
+
+
+@keras.saving.register_keras_serializable(package="adain")
+class ReflectionConv2D(keras.layers.Conv2D):
+    """Conv2D with reflection padding ("same" size, no zero border artefacts)."""
+
+    def __init__(self, filters: int, kernel_size: int = 3, **kwargs) -> None:
+        kwargs["padding"] = "valid"
+        super().__init__(filters, kernel_size, **kwargs)
+
+    def call(self, inputs):
+        pad_h, pad_w = (k // 2 for k in self.kernel_size)
+        padded = ops.pad(inputs, [[0, 0], [pad_h, pad_h], [pad_w, pad_w], [0, 0]], mode="reflect")
+        return super().call(padded)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], self.filters)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.pop("padding", None)
+        return config

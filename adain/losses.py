@@ -1,0 +1,28 @@
+"""The paper's losses: content on relu4_1 against the AdaIN target, style on feature statistics."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from keras import ops
+
+from adain.layers import channel_mean_std
+
+
+def mse(a, b):
+    return ops.mean(ops.square(a - b))
+
+
+def content_loss(output_features, target):
+    """MSE between relu4_1 of the stylized output and the AdaIN target t."""
+    return mse(output_features, target)
+
+
+def style_loss(output_features: Sequence, style_features: Sequence):
+    """Sum over layers of MSE(channel means) + MSE(channel stds)."""
+    total = 0.0
+    for output, style in zip(output_features, style_features, strict=True):
+        output_mean, output_std = channel_mean_std(output)
+        style_mean, style_std = channel_mean_std(style)
+        total = total + mse(output_mean, style_mean) + mse(output_std, style_std)
+    return total

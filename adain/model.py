@@ -1,0 +1,129 @@
+"""The AdaIN network: frozen VGG-19 encoder, AdaIN, mirrored decoder, and its training step."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import tensorflow as tf
+from keras import layers, ops
+
+from adain import losses
+from adain.layers import AdaIN, ReflectionConv2D, VGGPreprocess, adaptive_instance_norm
+from adain.weights import VGG19_CONV_LAYERS, Weights
+
+# relu1_1, relu2_1, relu3_1, relu4_1: Keras names a conv layer's ReLU output after the conv.
+STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
+CONTENT_LAYER = "block4_conv1"
+# The encoder downsamples 3 times before relu4_1; inputs are padded to a multiple of this.
+ENCODER_STRIDE = 8
+
+
+def build_vgg19_encoder(
+    weights: Weights, outputs: Sequence[str] = STYLE_LAYERS, name: str = "vgg19_encoder"
+) -> keras.Model:
+    """Frozen VGG-19 (Keras layout: zero 'same' padding, max pooling) up to the deepest requested layer.
+
+    Input: RGB float in 0..255, any size. Output: list of the requested ReLU activations.
+    """
+    deepest = max(VGG19_CONV_LAYERS.index(n) for n in outputs)
+    rgb = keras.Input((None, None, 3), name="rgb")
+    x = VGGPreprocess(name="vgg_preprocess")(rgb)
+    taps = {}
+    block = 1
+    for layer_name in VGG19_CONV_LAYERS[: deepest + 1]:
+        layer_block = int(layer_name[5])
+        if layer_block != block:
+            x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
+            block = layer_block
+        kernel, bias = weights[layer_name]
+        conv = layers.Conv2D(kernel.shape[-1], 3, padding="same", activation="relu", name=layer_name)
+        x = conv(x)
+        conv.set_weights([kernel, bias])
+        taps[layer_name] = x
+    encoder = keras.Model(rgb, [taps[n] for n in outputs], name=name)
+    encoder.trainable = False
+    return encoder
+
+
+def build_decoder(name: str = "decoder") -> keras.Sequential:
+    """Mirror of the encoder up to relu4_1: reflection-padded convs, nearest upsampling, no norm layers.
+
+    Output: RGB in 0..255 units, unclipped (clipping happens when images are written).
+    """
+
+    def conv(filters: int, index: int, activation: str | None = "relu") -> ReflectionConv2D:
+        return ReflectionConv2D(filters, 3, activation=activation, name=f"conv{index}")
+
+    return keras.Sequential(
+        [
+            keras.Input((None, None, 512), name="features"),
+            conv(256, 1),
+            layers.UpSampling2D(2, interpolation="nearest", name="up1"),
+            conv(256, 2), conv(256, 3), conv(256, 4), conv(128, 5),
+            layers.UpSampling2D(2, interpolation="nearest", name="up2"),
+            conv(128, 6), conv(64, 7),
+            layers.UpSampling2D(2, interpolation="nearest", name="up3"),
+            conv(64, 8), conv(3, 9, activation=None),
+        ],
+        name=name,
+    )  # fmt: skip
+
+
+def pad_to_multiple(images, multiple: int = ENCODER_STRIDE):
+    """Reflect-pad H and W up to a multiple, so the decoder gives back the exact input size."""
+    height, width = ops.shape(images)[1], ops.shape(images)[2]
+    pad_h = (-height) % multiple
+    pad_w = (-width) % multiple
+    return ops.pad(images, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="symmetric"), height, width
+
+
+class AdaINModel(keras.Model):
+    """Encoder + AdaIN + decoder. `fit()` trains the decoder; calling it stylizes."""
+
+    def __init__(self, encoder: keras.Model, decoder: keras.Model, content_weight: float = 1.0,
+                 style_weight: float = 10.0, **kwargs) -> None:  # fmt: skip
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.decoder = decoder
+        self.adain = AdaIN(name="adain")
+        self.content_weight = content_weight
+        self.style_weight = style_weight
+
+    def encode(self, images) -> list:
+        return self.encoder(images, training=False)
+
+    def decode_target(self, content_features, style_features, alpha=1.0):
+        """AdaIN target blended with the content features: alpha=0 keeps content, 1 is full style."""
+        target = self.adain([content_features, style_features])
+        return alpha * target + (1.0 - alpha) * content_features
+
+    def call(self, inputs, alpha=1.0, training=False):
+        """inputs: {"content": [N,H,W,3], "style": [N,h,w,3]} RGB 0..255 -> stylized [N,H,W,3]."""
+        content, style = inputs["content"], inputs["style"]
+        padded, height, width = pad_to_multiple(content)
+        content_features = self.encode(padded)[-1]
+        style_features = self.encode(style)[-1]
+        output = self.decoder(self.decode_target(content_features, style_features, alpha), training=training)
+        return output[:, :height, :width, :]
+
+    def training_targets(self, content, style):
+        """AdaIN targets and style features: frozen encodings, computed outside the gradient tape."""
+        style_features = [tf.stop_gradient(f) for f in self.encode(style)]
+        content_features = tf.stop_gradient(self.encode(content)[-1])
+        target = tf.stop_gradient(adaptive_instance_norm(content_features, style_features[-1]))
+        return target, style_features
+
+    def train_step(self, data):
+        content, style = data["content"], data["style"]
+        target, style_features = self.training_targets(content, style)
+        with tf.GradientTape() as tape:
+            output = self.decoder(target, training=True)
+            output_features = self.encode(output)
+            content_loss = losses.content_loss(output_features[-1], target)
+            style_loss = losses.style_loss(output_features, style_features)
+            total = self.content_weight * content_loss + self.style_weight * style_loss
+        variables = self.decoder.trainable_variables
+        gradients = tape.gradient(total, variables)
+        self.optimizer.apply(gradients, variables)
+        return {"loss": total, "content_loss": content_loss, "style_loss": style_loss}

@@ -1,0 +1,56 @@
+"""Config: typed, validated, overridable; bad input is a one-line UserError."""
+
+import pytest
+from conftest import REPO
+
+from adain.config import Config, load_config
+from adain.errors import UserError
+
+
+def test_shipped_configs_parse():
+    demo = load_config(REPO / "configs" / "demo.yaml")
+    assert demo.data.content.demo == "photos"
+    base_text = (REPO / "configs" / "base.yaml").read_text()
+    assert "coco/2017" in base_text
+
+
+def test_base_config_is_the_papers_setup(tmp_path):
+    config = load_config(REPO / "configs" / "base.yaml", [f"data.style.path={tmp_path}"])
+    assert (config.data.load_size, config.data.crop_size) == (512, 256)
+    assert (config.train.batch_size, config.train.steps) == (8, 160_000)
+    assert (config.train.learning_rate, config.train.lr_decay, config.train.style_weight) == (1e-4, 5e-5, 10.0)
+
+
+def test_overrides_are_yaml_typed(tmp_path):
+    config = load_config(REPO / "configs" / "demo.yaml", ["train.steps=20", "data.crop_size=64", f"run_dir={tmp_path}"])
+    assert config.train.steps == 20 and isinstance(config.train.steps, int)
+    assert config.data.crop_size == 64
+    assert isinstance(Config().train.learning_rate, float)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("train.stepz=3", "unknown key 'train.stepz'"),
+        ("train.steps=abc", "train.steps must be an integer"),
+        ("train.steps=0", "train.steps must be > 0"),
+        ("data.style.demo=null;data.style.path=/no/such/folder", "folder not found"),
+        ("data.crop_size=1024", "must not exceed"),
+        ("model.vgg_weights=/no/file.h5", "file not found"),
+        ("data.content.source=s3", "must be 'folder' or 'tfds'"),
+        ("train", "expects key=value"),
+    ],
+)
+def test_bad_values_are_one_line_errors(override, message):
+    with pytest.raises(UserError, match=message) as info:
+        load_config(REPO / "configs" / "demo.yaml", override.split(";"))
+    assert "\n" not in str(info.value)
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(UserError, match="not found"):
+        load_config(tmp_path / "absent.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train: [unclosed\n")
+    with pytest.raises(UserError, match="not valid YAML"):
+        load_config(bad)
