@@ -94,6 +94,11 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             raise UserError(f"config: {where} must be a mapping, got {type(value).__name__}")
         return _from_dict(tp, value, where)
     if tp is float:
+        if isinstance(value, str):  # PyYAML (YAML 1.1) reads 5e-4 without a dot as a string
+            try:
+                value = float(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise UserError(f"config: {where} must be a number, got {value!r}")
         return float(value)

@@ -26,6 +26,8 @@ def test_overrides_are_yaml_typed(tmp_path):
     assert config.train.steps == 20 and isinstance(config.train.steps, int)
     assert config.data.crop_size == 64
     assert isinstance(Config().train.learning_rate, float)
+    # YAML 1.1 reads "5e-4" (no dot) as a string; a float field still accepts it.
+    assert load_config(REPO / "configs" / "demo.yaml", ["train.learning_rate=5e-4"]).train.learning_rate == 5e-4
 
 
 @pytest.mark.parametrize(
