@@ -155,11 +155,16 @@ def scale_loss(loss: tf.Tensor) -> tf.Tensor:
 
 
 def step_logs(logs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-    """What a `train_step` returns, in the shape Keras can reduce over replicas.
+    """A `train_step`'s per-replica means -> global-batch means, in a shape Keras can reduce over replicas.
 
-    Keras 3.15 reduces multi-worker step outputs with `strategy.reduce("MEAN", value, axis=0)`, which fails on
-    scalars (tensorflow/tensorflow#72388); with a length-1 axis it gives back the scalar mean over all replicas.
+    The mean over replicas is taken here because Keras reports replica 0's values under TPUStrategy. And Keras
+    3.15 reduces multi-worker step outputs with `strategy.reduce("MEAN", value, axis=0)`, which fails on scalars
+    (tensorflow/tensorflow#72388); with a length-1 axis it gives back the scalar.
     """
+    context = tf.distribute.get_replica_context()
+    if context is None or context.num_replicas_in_sync == 1:
+        return logs
+    logs = context.all_reduce(tf.distribute.ReduceOp.MEAN, logs)
     if not _keras_reduces_along_axis(tf.distribute.get_strategy()):
         return logs
     return {name: tf.reshape(value, [1]) for name, value in logs.items()}
@@ -294,7 +299,7 @@ def shard_files(
 
     By files when there are at least as many as input pipelines (workers): disjoint file sets, each worker its own
     shuffle seed. Otherwise by data, with a warning: every worker reads every file in the same order and keeps every
-    n-th element, so the workers still see disjoint examples.
+    n-th element before decoding it, so the workers still see disjoint examples.
     """
     if context is None or context.num_input_pipelines == 1:
         return paths, seed, None
@@ -303,7 +308,7 @@ def shard_files(
         return paths[index::count], seed + PIPELINE_SEED_STRIDE * index, None
     print(
         f"warning: {what}: {len(paths)} file(s) for {count} workers; sharding by data "
-        "(every worker decodes every file and keeps 1/{count} of them)".replace("{count}", str(count)),
+        f"(every worker walks the same shuffled file stream and decodes every {count}th image)",
         file=sys.stderr,
     )
     return paths, seed, (count, index)

@@ -219,18 +219,18 @@ def test_killed_worker_restarts_and_the_run_completes(tmp_path, shared_data):
     finally:
         worker.send_signal(signal.SIGKILL)
         worker.wait()
-    killed_at = max(checkpoint_steps(run_dir))
-    assert killed_at < 5, "the run finished before the kill"
+    assert 5 not in checkpoint_steps(run_dir), "the run finished before the kill"
 
     restarted = start_worker(config, ports, 1, logs[1])
     codes = wait_all([chief, restarted], timeout=400)
     output = [log.read_text() for log in logs]
     assert codes == [0, 0], "\n\n".join(o[-3000:] for o in output)
-    # The chief saw its peer go, restarted itself (same pid), and both resumed from the chief's checkpoint.
+    # The chief saw its peer go, restarted itself (same pid), and both resumed from the chief's checkpoint: step 3,
+    # or 4 if worker 1 had done its part of step 4 before it died.
     assert "lost a peer worker" in output[0] and "worker 0: restarting to rejoin" in output[0]
     for o in output:
         resumed = [int(line.rsplit(" ", 1)[1]) for line in o.splitlines() if line.startswith("resuming from")]
-        assert resumed and 3 <= resumed[-1] <= killed_at, o[-2000:]
+        assert resumed and resumed[-1] in (3, 4), o[-2000:]
         assert "done: step 5" in o
     assert checkpoint_steps(run_dir)[-1] == 5
     assert not list(run_dir.rglob("workertemp_*"))
