@@ -64,6 +64,18 @@ class TrainConfig:
     image_every: int = 1000
 
 
+STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
+
+
+@dataclass
+class DistributeConfig:
+    """Which tf.distribute strategy runs the training step (see adain/distribute.py)."""
+
+    strategy: str = "auto"  # auto | default | mirrored | multi_worker | tpu
+    tpu: str | None = None  # tpu: TPU name or grpc:// address; "local" on a TPU VM; unset: from the environment
+    cpu_replicas: int = 1  # mirrored without GPUs: split the CPU into this many logical devices (tests, laptops)
+
+
 @dataclass
 class Config:
     run_dir: str = "checkpoints/adain"
@@ -71,6 +83,7 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    distribute: DistributeConfig = field(default_factory=DistributeConfig)
 
 
 # ---------------------------------------------------------------------------
@@ -229,3 +242,16 @@ def validate(config: Config) -> None:
     _positive(train.lr_decay, "train.lr_decay", allow_zero=True)
     _positive(train.content_weight, "train.content_weight", allow_zero=True)
     _positive(train.style_weight, "train.style_weight", allow_zero=True)
+    validate_distribute(config.distribute)
+
+
+def validate_distribute(dist: DistributeConfig) -> None:
+    if dist.strategy not in STRATEGIES:
+        raise UserError(f"config: distribute.strategy must be one of {', '.join(STRATEGIES)}, got '{dist.strategy}'")
+    if dist.tpu is not None and dist.strategy != "tpu":
+        raise UserError(f"config: distribute.tpu is only used with distribute.strategy: tpu (got '{dist.strategy}')")
+    _positive(dist.cpu_replicas, "distribute.cpu_replicas")
+    if dist.cpu_replicas > 1 and dist.strategy not in ("auto", "mirrored"):
+        raise UserError(
+            f"config: distribute.cpu_replicas > 1 needs distribute.strategy mirrored or auto, got '{dist.strategy}'"
+        )

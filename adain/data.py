@@ -12,6 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from adain.config import Config, SourceConfig
+from adain.distribute import per_replica_batch, shard_files
 from adain.errors import UserError
 from adain.images import list_images, load_image, save_image
 from adain.preprocess import center_crop, resize_smaller_side
@@ -63,8 +64,13 @@ def decode_file(path: tf.Tensor) -> tf.Tensor:
     return image
 
 
-def random_crops(paths: list[Path], load_size: int, crop_size: int, seed: int) -> tf.data.Dataset:
-    """Endless stream of [crop, crop, 3] float32 crops in 0..255, file order reshuffled every epoch."""
+def random_crops(
+    paths: list[Path], load_size: int, crop_size: int, seed: int, shard: tuple[int, int] | None = None
+) -> tf.data.Dataset:
+    """Endless stream of [crop, crop, 3] float32 crops in 0..255, file order reshuffled every epoch.
+
+    `shard` (count, index): keep every count-th element, before decoding (multi-worker data sharding).
+    """
 
     def prepare(path, index):
         image = resize_smaller_side(decode_file(path), load_size)
@@ -72,20 +78,29 @@ def random_crops(paths: list[Path], load_size: int, crop_size: int, seed: int) -
         return tf.image.stateless_random_crop(image, [crop_size, crop_size, 3], seed=crop_seed)
 
     files = tf.data.Dataset.from_tensor_slices([str(p) for p in paths])
-    files = files.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True).repeat()
-    return files.enumerate().map(lambda i, p: prepare(p, i), num_parallel_calls=AUTOTUNE, deterministic=True)
+    files = files.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True).repeat().enumerate()
+    if shard is not None:
+        files = files.shard(*shard)
+    return files.map(lambda i, p: prepare(p, i), num_parallel_calls=AUTOTUNE, deterministic=True)
 
 
-def training_dataset(config: Config, seed: int | None = None) -> tf.data.Dataset:
-    """Batches of {"content", "style"} crops; `seed` defaults to the config's (resume passes seed + step)."""
+def training_dataset(
+    config: Config, seed: int | None = None, input_context: tf.distribute.InputContext | None = None
+) -> tf.data.Dataset:
+    """Batches of {"content", "style"} crops; `seed` defaults to the config's (resume passes seed + step).
+
+    Under tf.distribute, `input_context` says which input pipeline this is: it reads its shard and batches
+    per replica (see adain.distribute).
+    """
     data = config.data
     seed = config.seed if seed is None else seed
-    stream = {
-        name: random_crops(source_paths(source), data.load_size, data.crop_size, seed + offset)
-        for offset, (name, source) in enumerate((("content", data.content), ("style", data.style)))
-    }
+    stream = {}
+    for offset, (name, source) in enumerate((("content", data.content), ("style", data.style))):
+        paths, shard_seed, shard = shard_files(source_paths(source), input_context, seed + offset, f"data.{name}")
+        stream[name] = random_crops(paths, data.load_size, data.crop_size, shard_seed, shard)
     pairs = tf.data.Dataset.zip(stream)
-    return pairs.batch(config.train.batch_size, drop_remainder=True).prefetch(AUTOTUNE)
+    batch_size = per_replica_batch(input_context, config.train.batch_size)
+    return pairs.batch(batch_size, drop_remainder=True).prefetch(AUTOTUNE)
 
 
 def preview_images(source: SourceConfig, size: int, count: int) -> np.ndarray:

@@ -9,6 +9,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from adain import losses
+from adain.distribute import PrebuiltFit, scale_loss, step_logs
 from adain.layers import AdaIN, ReflectionConv2D, VGGPreprocess, adaptive_instance_norm
 from adain.weights import VGG19_CONV_LAYERS, Weights
 
@@ -78,7 +79,7 @@ def pad_to_multiple(images, multiple: int = ENCODER_STRIDE):
     return ops.pad(images, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]], mode="symmetric"), height, width
 
 
-class AdaINModel(keras.Model):
+class AdaINModel(PrebuiltFit, keras.Model):
     """Encoder + AdaIN + decoder. `fit()` trains the decoder; calling it stylizes."""
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, content_weight: float = 1.0,
@@ -123,7 +124,9 @@ class AdaINModel(keras.Model):
             content_loss = losses.content_loss(output_features[-1], target)
             style_loss = losses.style_loss(output_features, style_features)
             total = self.content_weight * content_loss + self.style_weight * style_loss
+            # Under tf.distribute the optimizer SUMs gradients over replicas: scale to the global-batch mean.
+            replica_share = scale_loss(total)
         variables = self.decoder.trainable_variables
-        gradients = tape.gradient(total, variables)
+        gradients = tape.gradient(replica_share, variables)
         self.optimizer.apply(gradients, variables)
-        return {"loss": total, "content_loss": content_loss, "style_loss": style_loss}
+        return step_logs({"loss": total, "content_loss": content_loss, "style_loss": style_loss})

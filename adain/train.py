@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from adain.config import Config, save_config
 from adain.data import preview_images, training_dataset
+from adain.distribute import PEER_LOST_ERRORS, make_distribution
 from adain.model import AdaINModel, build_decoder, build_vgg19_encoder
 from adain.weights import load_vgg19_weights
 
@@ -133,38 +134,43 @@ def _raise_interrupt(signum, frame):
 def train(config: Config) -> Path:
     """Train (or resume) the decoder described by `config`; returns the run directory."""
     run_dir = Path(config.run_dir)
+    dist = make_distribution(config)  # first: multi-worker and logical CPUs configure the TF runtime
+    dist.check_batch_size(config.train.batch_size)
+    if dist.kind != "default":
+        print(f"distribute: {dist.describe()}", file=sys.stderr)
     run_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
-    model = build_model(config)
+    with dist.strategy.scope():  # model, optimizer and metric variables are created per replica
+        model = build_model(config)
     checkpoint = tf.train.Checkpoint(decoder=model.decoder, optimizer=model.optimizer)
-    manager = tf.train.CheckpointManager(
-        checkpoint, run_dir / CHECKPOINT_DIR, max_to_keep=config.train.keep_checkpoints
-    )
-    if manager.latest_checkpoint:
-        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    manager = dist.checkpoint_manager(checkpoint, run_dir / CHECKPOINT_DIR, config.train.keep_checkpoints)
+    latest = tf.train.latest_checkpoint(str(run_dir / CHECKPOINT_DIR))  # every worker restores the chief's
+    if latest:
+        checkpoint.restore(latest).assert_existing_objects_matched()
     start = current_step(model)
     total = config.train.steps
-    save_config(config, run_dir / CONFIG_FILE)
+    if dist.is_chief:
+        save_config(config, run_dir / CONFIG_FILE)
     if start:
-        print(f"resuming from {manager.latest_checkpoint} at step {start}", file=sys.stderr)
+        print(f"resuming from {latest} at step {start}", file=sys.stderr)
     if start < total:
         # A resumed run reseeds its data so it does not replay the batches it already saw.
-        dataset = training_dataset(config, seed=config.seed + start)
+        dataset = dist.distribute_dataset(
+            lambda context: training_dataset(config, seed=config.seed + start, input_context=context)
+        )
         previews = (
             preview_images(config.data.content, config.data.crop_size, config.data.preview_pairs),
             preview_images(config.data.style, config.data.crop_size, config.data.preview_pairs),
         )
         count = min(len(previews[0]), len(previews[1]))
-        callbacks = [
-            ProgressBar(total, start),
-            TrainingSummaries(
+        callbacks = [ProgressBar(total, start), CheckpointEvery(manager, config.train.checkpoint_every)]
+        if dist.is_chief:  # TensorBoard is the chief's alone
+            callbacks.insert(1, TrainingSummaries(
                 run_dir / LOG_DIR,
                 config.train.log_every,
                 config.train.image_every,
                 (previews[0][:count], previews[1][:count]),
-            ),  # fmt: skip
-            CheckpointEvery(manager, config.train.checkpoint_every),
-        ]
+            ))  # fmt: skip
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             model.fit(dataset, epochs=1, steps_per_epoch=total - start, verbose=0, shuffle=False, callbacks=callbacks)
@@ -173,11 +179,17 @@ def train(config: Config) -> Path:
             manager.save(checkpoint_number=step)
             print(f"\ninterrupted: checkpoint saved at step {step}; run the same command to resume", file=sys.stderr)
             raise
+        except PEER_LOST_ERRORS as exc:
+            if not dist.multi_worker:
+                raise
+            dist.peer_lost(exc)
         finally:
             signal.signal(signal.SIGTERM, previous)
     step = current_step(model)
     if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(f"-{step}"):
         manager.save(checkpoint_number=step)
-    save_decoder(model.decoder, run_dir)
-    print(f"done: step {step}; decoder and config saved in {run_dir}", file=sys.stderr)
+    with dist.writing(run_dir) as out_dir:  # a worker's copy goes to scratch and is discarded
+        save_decoder(model.decoder, out_dir)
+    saved_by = "" if dist.is_chief else " by the chief"
+    print(f"done: step {step}; decoder and config saved in {run_dir}{saved_by}", file=sys.stderr)
     return run_dir
