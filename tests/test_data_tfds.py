@@ -50,6 +50,8 @@ def test_coco_content_through_mocked_tfds(tmp_path, shared_data):
         spec = records.records(0, shuffle=False).element_spec
         assert [(s.dtype.name, s.shape.rank) for s in spec] == [("string", 0), ("string", 0)]
         assert preview_images(config.data.content, 32, 2).shape == (2, 32, 32, 3)
+        cached = config_with(f"{{source: tfds, name: coco/2017, data_dir: {tmp_path}}}", style, "data.cache=true")
+        assert all(b["content"].shape == (2, 32, 32, 3) for b in batches(cached, count=4))
 
 
 def test_any_tfds_image_dataset_by_name_and_image_key(tmp_path, shared_data):
