@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -125,7 +125,10 @@ class TfdsSourceImages:
             yield payload, name.decode("utf-8", "replace")
 
 
-def open_source(source: SourceConfig, where: str) -> FolderImages | TfdsSourceImages:
+ImageSource = FolderImages | TfdsSourceImages
+
+
+def open_source(source: SourceConfig, where: str) -> ImageSource:
     if source.source == "folder":
         return FolderImages(source, where)
     if source.source == "tfds":
@@ -147,7 +150,7 @@ def readable_images(
                 skipped.add(name, str(exc))
 
 
-def decoder(images, min_side: int, skipped: SkippedFiles):
+def decoder(images: ImageSource, min_side: int, skipped: SkippedFiles) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
     """(payload, name) tensors -> uint8 [H, W, 3] tensor; an unreadable file gives a 0x0 image to filter out."""
 
     def decode(payload: bytes, name: bytes) -> np.ndarray:
@@ -173,7 +176,7 @@ def _is_image(image: tf.Tensor, *rest) -> tf.Tensor:
 
 
 def random_crops(
-    images, load_size: int, crop_size: int, seed: int, skipped: SkippedFiles, cache: bool = False
+    images: ImageSource, load_size: int, crop_size: int, seed: int, skipped: SkippedFiles, cache: bool = False
 ) -> tf.data.Dataset:
     """Endless stream of [crop, crop, 3] float32 crops in 0..255, the source reshuffled every epoch.
 

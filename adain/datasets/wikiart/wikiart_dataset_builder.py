@@ -54,7 +54,11 @@ The archives may also be extracted there (train/, test/ folders). Only images ar
     def _info(self) -> tfds.core.DatasetInfo:
         return tfds.core.DatasetInfo(
             builder=self,
-            description="WikiArt paintings (Kaggle Painter by Numbers), the style images of AdaIN (Huang & Belongie 2017).",
+            description=(
+                "WikiArt paintings (Kaggle Painter by Numbers), the style images of AdaIN (Huang & Belongie 2017). "
+                "Stored byte for byte as distributed, so some files are not decodable: read them with "
+                "decoders={'image': tfds.decode.SkipDecoding()} and adain.datasets.decoding.decode_image."
+            ),
             features=tfds.features.FeaturesDict(
                 {"image": tfds.features.Image(shape=(None, None, 3)), "image/filename": tfds.features.Text()}
             ),
