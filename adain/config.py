@@ -28,7 +28,7 @@ class SourceConfig:
     source: str = "folder"  # folder | tfds
     path: str | None = None  # folder: the directory
     demo: str | None = None  # folder: fill an empty/missing folder with scikit-image's `photos` or `textures`
-    name: str | None = None  # tfds: dataset name, e.g. coco/2017
+    name: str | None = None  # tfds: dataset name, e.g. coco/2017, or wikiart (adain/datasets/wikiart)
     split: str = "train"  # tfds: split
     data_dir: str | None = None  # tfds: where prepared data lives
     download: bool = False  # tfds: allow tfds to download and prepare

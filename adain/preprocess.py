@@ -9,15 +9,20 @@ from __future__ import annotations
 import tensorflow as tf
 
 
+def smaller_side_shape(height: tf.Tensor, width: tf.Tensor, size: int | tf.Tensor) -> tf.Tensor:
+    """[new_height, new_width] (int32) with the smaller side `size` and the aspect ratio kept."""
+    height, width = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+    scale = tf.cast(size, tf.float32) / tf.minimum(height, width)
+    return tf.maximum(tf.cast(tf.round(tf.stack([height * scale, width * scale])), tf.int32), 1)
+
+
 def resize_smaller_side(image: tf.Tensor, size: int | tf.Tensor) -> tf.Tensor:
     """Resize [H, W, C] or [N, H, W, C] so the smaller side is `size` (aspect kept; 0 keeps it)."""
     image = tf.convert_to_tensor(image)
     if isinstance(size, int) and size <= 0:
         return tf.cast(image, tf.float32)
     shape = tf.shape(image)
-    height, width = tf.cast(shape[-3], tf.float32), tf.cast(shape[-2], tf.float32)
-    scale = tf.cast(size, tf.float32) / tf.minimum(height, width)
-    new_size = tf.maximum(tf.cast(tf.round(tf.stack([height * scale, width * scale])), tf.int32), 1)
+    new_size = smaller_side_shape(shape[-3], shape[-2], size)
     resized = tf.image.resize(tf.cast(image, tf.float32), new_size, method="bilinear", antialias=True)
     return tf.clip_by_value(resized, 0.0, 255.0)
 
@@ -28,3 +33,46 @@ def center_crop(image: tf.Tensor, size: int) -> tf.Tensor:
     top = (shape[0] - size) // 2
     left = (shape[1] - size) // 2
     return image[top : top + size, left : left + size, :]
+
+
+def random_crop_offset(height: tf.Tensor, width: tf.Tensor, crop_size: int, seed: tf.Tensor) -> tf.Tensor:
+    """[top, left] of a uniformly random crop_size square in a height x width image; stateless, so a seed replays it."""
+    limit = tf.stack([height, width]) - crop_size + 1
+    raw = tf.random.stateless_uniform([2], seed=seed, minval=None, maxval=None, dtype=tf.int32)
+    return tf.math.floormod(raw, tf.maximum(limit, 1))
+
+
+def random_crop(image: tf.Tensor, crop_size: int, seed: tf.Tensor) -> tf.Tensor:
+    """The paper's random square crop of an already resized [H, W, C] image."""
+    shape = tf.shape(image)
+    top, left = tf.unstack(random_crop_offset(shape[0], shape[1], crop_size, seed))
+    return image[top : top + crop_size, left : left + crop_size, :]
+
+
+def resize_smaller_side_and_random_crop(image: tf.Tensor, size: int, crop_size: int, seed: tf.Tensor) -> tf.Tensor:
+    """`random_crop(resize_smaller_side(image, size), crop_size, seed)`, computing only the crop's pixels.
+
+    Same antialiased bilinear kernel and geometry as `resize_smaller_side` (tf.image.resize is
+    ScaleAndTranslate without translation): the crop becomes a translation, and only the input
+    window under the crop's kernels is read, so a large image costs about what a small one does.
+    """
+    image = tf.convert_to_tensor(image)
+    shape = tf.shape(image)[:2]
+    new_size = smaller_side_shape(shape[0], shape[1], size)
+    offset = tf.cast(random_crop_offset(new_size[0], new_size[1], crop_size, seed), tf.float32)
+    scale = tf.cast(new_size, tf.float32) / tf.cast(shape, tf.float32)
+    # Input rows/columns any output pixel's kernel can touch (triangle of radius 1 output pixel
+    # when shrinking, 1 input pixel when enlarging), plus a pixel of slack.
+    reach = tf.math.ceil(1.0 / tf.minimum(scale, 1.0)) + 1.0
+    low = tf.clip_by_value(tf.cast(tf.floor(offset / scale - reach), tf.int32), 0, shape)
+    high = tf.clip_by_value(tf.cast(tf.math.ceil((offset + crop_size) / scale + reach), tf.int32), 0, shape)
+    window = image[low[0] : high[0], low[1] : high[1], :]
+    crop = tf.raw_ops.ScaleAndTranslate(
+        images=window[tf.newaxis],
+        size=tf.constant([crop_size, crop_size], tf.int32),
+        scale=scale,
+        translation=tf.cast(low, tf.float32) * scale - offset,
+        kernel_type="triangle",
+        antialias=True,
+    )[0]
+    return tf.clip_by_value(crop, 0.0, 255.0)

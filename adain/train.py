@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from adain.config import Config, save_config
 from adain.data import preview_images, training_dataset
+from adain.datasets.decoding import SkippedFiles
 from adain.distribute import PEER_LOST_ERRORS, make_distribution
 from adain.model import AdaINModel, build_decoder, build_vgg19_encoder
 from adain.weights import load_vgg19_weights
@@ -27,6 +28,7 @@ DECODER_FILE = "decoder.keras"
 CONFIG_FILE = "config.yaml"
 CHECKPOINT_DIR = "checkpoints"
 LOG_DIR = "logs"
+SKIPPED_FILE = "skipped_files.tsv"  # unreadable images found so far: path TAB reason
 
 
 def build_model(config: Config) -> AdaINModel:
@@ -63,12 +65,18 @@ class TrainingSummaries(keras.callbacks.Callback):
     """Scalars every `log_every` steps and a content | style | output panel every `image_every` steps."""
 
     def __init__(
-        self, log_dir: Path, log_every: int, image_every: int, previews: tuple[np.ndarray, np.ndarray]
+        self,
+        log_dir: Path,
+        log_every: int,
+        image_every: int,
+        previews: tuple[np.ndarray, np.ndarray],
+        skipped: SkippedFiles | None = None,
     ) -> None:
         super().__init__()
         self.writer = tf.summary.create_file_writer(str(log_dir))
         self.log_every, self.image_every = log_every, image_every
         self.contents, self.styles = previews
+        self.skipped = skipped
         self._last_time, self._last_step = None, None
 
     def on_train_begin(self, logs=None):
@@ -85,6 +93,8 @@ class TrainingSummaries(keras.callbacks.Callback):
                     tf.summary.scalar(f"loss/{name.removesuffix('_loss') if name != 'loss' else 'total'}", logs[name])
                 tf.summary.scalar("train/learning_rate", self.model.optimizer.learning_rate)
                 tf.summary.scalar("train/steps_per_sec", steps_per_sec)
+                if self.skipped is not None:
+                    tf.summary.scalar("data/skipped_files", len(self.skipped))
             if step % self.image_every == 0 and len(self.contents):
                 tf.summary.image("preview/content|style|output", self.panels(), max_outputs=len(self.contents))
         self.writer.flush()
@@ -155,8 +165,9 @@ def train(config: Config) -> Path:
         print(f"resuming from {latest} at step {start}", file=sys.stderr)
     if start < total:
         # A resumed run reseeds its data so it does not replay the batches it already saw.
+        skipped = SkippedFiles(run_dir / SKIPPED_FILE)  # kept across resumes
         dataset = dist.distribute_dataset(
-            lambda context: training_dataset(config, seed=config.seed + start, input_context=context)
+            lambda context: training_dataset(config, seed=config.seed + start, skipped=skipped, input_context=context)
         )
         previews = (
             preview_images(config.data.content, config.data.crop_size, config.data.preview_pairs),
@@ -170,6 +181,7 @@ def train(config: Config) -> Path:
                 config.train.log_every,
                 config.train.image_every,
                 (previews[0][:count], previews[1][:count]),
+                skipped,
             ))  # fmt: skip
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
@@ -185,6 +197,9 @@ def train(config: Config) -> Path:
             dist.peer_lost(exc)
         finally:
             signal.signal(signal.SIGTERM, previous)
+            if len(skipped):
+                print(f"data: {len(skipped)} unreadable image files skipped (listed in {run_dir / SKIPPED_FILE})",
+                      file=sys.stderr)  # fmt: skip
     step = current_step(model)
     if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(f"-{step}"):
         manager.save(checkpoint_number=step)

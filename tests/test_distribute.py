@@ -244,8 +244,16 @@ def test_killed_worker_restarts_and_the_run_completes(tmp_path, shared_data):
 def test_input_sharding_by_files_and_by_data(shared_data, capsys):
     import tensorflow as tf
 
-    from adain.data import random_crops
+    from adain.config import SourceConfig
+    from adain.data import FolderImages, random_crops
+    from adain.datasets.decoding import SkippedFiles
     from adain.distribute import PIPELINE_SEED_STRIDE, shard_files
+
+    def crops(paths, seed, count, shard=None):
+        images = FolderImages(SourceConfig(path=str(shared_data / "style")), "data.style")
+        images.paths = images.names = [str(p) for p in paths]
+        stream = random_crops(images, 48, 32, seed, SkippedFiles(verbose=False), shard=shard)
+        return [c.numpy() for c in stream.take(count)]
 
     contexts = [tf.distribute.InputContext(2, i, 2) for i in range(2)]
     files = list(range(8))
@@ -262,9 +270,9 @@ def test_input_sharding_by_files_and_by_data(shared_data, capsys):
     for context in contexts:
         kept, seed, shard = shard_files(paths, context, seed=7, what="data.style")
         assert kept == paths and seed == 7 and shard == (2, context.input_pipeline_id)
-        per_worker.append([c.numpy() for c in random_crops(kept, 48, 32, seed, shard).take(3)])
+        per_worker.append(crops(kept, seed, 3, shard))
     assert "data.style: 1 file(s) for 2 workers; sharding by data" in capsys.readouterr().err
-    whole = [c.numpy() for c in random_crops(paths, 48, 32, 7).take(6)]
+    whole = crops(paths, 7, 6)
     for i in range(6):  # worker i % 2 sees element i of the single stream: disjoint, nothing skipped
         np.testing.assert_array_equal(per_worker[i % 2][i // 2], whole[i])
     assert not np.array_equal(whole[0], whole[1])

@@ -1,0 +1,145 @@
+"""Decode whatever a real image dump contains into RGB uint8, cheaply, or say why not.
+
+Real WikiArt/COCO dumps hold CMYK JPEGs, grayscale scans, 16-bit and palette PNGs, GIFs,
+tens-of-megapixel files, truncated files and stray non-images. PIL decodes all of these
+(`adain.images.to_rgb_uint8` handles the modes); JPEGs are decoded at 1/2, 1/4 or 1/8 scale
+when the result still has the requested smaller side, so a 20000x15000 painting is decoded as
+2500x1875 (14 MB instead of 900 MB). Files that cannot be decoded are recorded in `SkippedFiles`,
+never raised: one bad file must not end a six-hour run.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
+
+from adain.images import to_rgb_uint8
+
+JPEG_MAGIC = b"\xff\xd8\xff"
+# The most pixels decoded for one image, after any reduction: Pillow's own hard limit (2 x MAX_IMAGE_PIXELS).
+MAX_DECODED_PIXELS = 2 * 89_478_485
+
+
+class UnreadableImage(Exception):
+    """A file that is not a decodable image; the message says why (one line)."""
+
+
+def open_image(data: bytes | str | os.PathLike, min_side: int = 0) -> Image.Image:
+    """Open an image file (path or bytes); JPEGs are set to decode at the smallest DCT scale keeping `min_side`.
+
+    Pillow's decompression-bomb check runs on the full size before any reduction, so JPEGs are
+    opened with the JPEG plugin directly and checked after the reduction instead.
+    """
+    if not isinstance(data, bytes):
+        data = Path(data).read_bytes()
+    stream = io.BytesIO(data)
+    if not data.startswith(JPEG_MAGIC):
+        return Image.open(stream)
+    image = JpegImagePlugin.JpegImageFile(stream)
+    width, height = image.size
+    if min_side > 0 and min(width, height) > min_side:
+        scale = min_side / min(width, height)
+        image.draft(None, (math.ceil(width * scale), math.ceil(height * scale)))
+    if image.size[0] * image.size[1] > MAX_DECODED_PIXELS:
+        raise UnreadableImage(f"too large to decode ({width}x{height})")
+    return image
+
+
+def decode_image(data: bytes | str | os.PathLike, min_side: int = 0) -> np.ndarray:
+    """RGB uint8 [H, W, 3] of the first frame, EXIF orientation applied; UnreadableImage if it is not an image.
+
+    With `min_side`, a JPEG may come back smaller than stored but never with its smaller side below
+    `min_side` (unless it was stored smaller). Every failure PIL can report on a bad file
+    (OSError, SyntaxError, ValueError, DecompressionBombError, struct.error, ...) becomes UnreadableImage.
+    """
+    try:
+        if not isinstance(data, bytes):
+            data = Path(data).read_bytes()
+        if not data:
+            raise UnreadableImage("empty file (0 bytes)")
+        image = open_image(data, min_side)
+        with image:
+            try:
+                oriented = ImageOps.exif_transpose(image)
+            except Exception:  # corrupt EXIF: the pixels may still be fine, keep them as stored
+                oriented = image
+            array = to_rgb_uint8(oriented)
+    except UnreadableImage:
+        raise
+    except UnidentifiedImageError:
+        raise UnreadableImage("not an image, or a format PIL cannot read") from None
+    except Exception as exc:  # noqa: BLE001 - a bad file may fail anywhere in a decoder; never fatal
+        message = str(exc).splitlines()[0] if str(exc) else ""
+        raise UnreadableImage(f"{type(exc).__name__}: {message}".rstrip(": ")) from None
+    if array.ndim != 3 or array.shape[2] != 3 or 0 in array.shape:
+        raise UnreadableImage(f"decoded to an empty or malformed array {array.shape}")
+    return np.ascontiguousarray(array)
+
+
+_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _escape(text: str) -> str:
+    """One TSV field whatever a file name contains (tabs and newlines are legal in names)."""
+    return "".join(_ESCAPES.get(char, char) for char in text)
+
+
+def _unescape(text: str) -> str:
+    out, chars = [], iter(text)
+    for char in chars:
+        if char == "\\":
+            following = next(chars, "")
+            out.append({"t": "\t", "n": "\n", "r": "\r"}.get(following, following))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+class SkippedFiles:
+    """Thread-safe record of unreadable files: each is reported once and never decoded again.
+
+    With a `path`, every new entry is appended (name TAB reason) as soon as it is found and the file is
+    read back on start, so a resumed run keeps its count and does not retry known-bad files.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, verbose: bool = True) -> None:
+        self.path = Path(path) if path is not None else None
+        self.verbose = verbose
+        self._reasons: dict[str, str] = {}
+        self._lock = threading.Lock()
+        if self.path is not None and self.path.is_file():
+            for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
+                name, _, reason = line.partition("\t")
+                if name:
+                    self._reasons[_unescape(name)] = reason
+
+    def add(self, name: str, reason: str) -> None:
+        with self._lock:
+            if name in self._reasons:
+                return
+            self._reasons[name] = reason
+            count = len(self._reasons)
+            if self.path is not None:
+                with open(self.path, "a", encoding="utf-8") as file:
+                    file.write(f"{_escape(name)}\t{_escape(reason)}\n")
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            tqdm.write(f"warning: skipped unreadable image {name}: {reason} ({count} skipped so far)", file=sys.stderr)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._reasons
+
+    def __len__(self) -> int:
+        return len(self._reasons)
+
+    def reasons(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._reasons)
