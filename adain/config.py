@@ -62,6 +62,8 @@ class TrainConfig:
     keep_checkpoints: int = 3
     log_every: int = 100
     image_every: int = 1000
+    jit_compile: bool | None = None  # XLA for the training step; null: Keras' auto (on with a GPU, off on CPU)
+    mixed_precision: str = "auto"  # float32 | mixed_float16 | mixed_bfloat16 | auto (see adain.precision)
 
 
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
@@ -206,6 +208,7 @@ def _positive(value: float, where: str, allow_zero: bool = False) -> None:
 
 
 DEMO_SETS = ("photos", "textures")
+PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")  # as adain.precision (no TF import here)
 
 
 def validate_source(source: SourceConfig, where: str) -> None:
@@ -238,6 +241,10 @@ def validate(config: Config) -> None:
         raise UserError(f"config: model.vgg_weights: file not found: {config.model.vgg_weights}")
     for name in ("batch_size", "steps", "checkpoint_every", "keep_checkpoints", "log_every", "image_every"):
         _positive(getattr(train, name), f"train.{name}")
+    if train.mixed_precision not in PRECISIONS:
+        raise UserError(
+            f"config: train.mixed_precision must be one of {', '.join(PRECISIONS)}, got {train.mixed_precision!r}"
+        )
     _positive(train.learning_rate, "train.learning_rate")
     _positive(train.lr_decay, "train.lr_decay", allow_zero=True)
     _positive(train.content_weight, "train.content_weight", allow_zero=True)

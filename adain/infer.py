@@ -60,6 +60,7 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--ext", default="jpg", help="output extension when writing into a directory")
     parser.add_argument("--grid", help="also write a contact sheet of all pairs to this image file")
     parser.add_argument("--vgg-weights", help="VGG-19 weights file (default: as the run was trained)")
+    parser.add_argument("--tile", type=int, default=0, metavar="SIZE", help="tile images larger than SIZE (e.g. 1024)")
     return parser
 
 
@@ -78,14 +79,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from adain.stylize import Stylizer
 
+    if args.tile:
+        from adain.tiling import check_tiling
+
+        check_tiling(args.tile)
     stylizer = Stylizer.from_checkpoint(args.checkpoint, args.vgg_weights)
     grid_rows = []
+    encoded = {style: stylizer.encode(stylizer.prepare(style, args.style_size)[None]) for style in styles}  # once each
     for content in contents:
         row = []
         content_image = stylizer.prepare(content, args.content_size)[None]
         for style in styles:
-            style_features = stylizer.encode(stylizer.prepare(style, args.style_size)[None])
-            result = stylizer.stylize_features(content_image, style_features, alpha)[0]
+            result = stylizer.stylize_features(content_image, encoded[style], alpha, args.tile)[0]
             target = output if single else output / f"{content.stem}_stylized_{style.stem}.{ext}"
             save_image(result, target)
             print(f"wrote {target}", file=sys.stderr)

@@ -21,24 +21,25 @@ ENCODER_STRIDE = 8
 
 
 def build_vgg19_encoder(
-    weights: Weights, outputs: Sequence[str] = STYLE_LAYERS, name: str = "vgg19_encoder"
+    weights: Weights, outputs: Sequence[str] = STYLE_LAYERS, name: str = "vgg19_encoder", dtype: str | None = None
 ) -> keras.Model:
     """Frozen VGG-19 (Keras layout: zero 'same' padding, max pooling) up to the deepest requested layer.
 
-    Input: RGB float in 0..255, any size. Output: list of the requested ReLU activations.
+    Input: RGB float in 0..255, any size. Output: list of the requested ReLU activations
+    (in the compute dtype of `dtype`, a Keras dtype policy such as "mixed_bfloat16"; None: the global one).
     """
     deepest = max(VGG19_CONV_LAYERS.index(n) for n in outputs)
     rgb = keras.Input((None, None, 3), name="rgb")
-    x = VGGPreprocess(name="vgg_preprocess")(rgb)
+    x = VGGPreprocess(name="vgg_preprocess", dtype=dtype)(rgb)
     taps = {}
     block = 1
     for layer_name in VGG19_CONV_LAYERS[: deepest + 1]:
         layer_block = int(layer_name[5])
         if layer_block != block:
-            x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
+            x = layers.MaxPooling2D(2, name=f"block{block}_pool", dtype=dtype)(x)
             block = layer_block
         kernel, bias = weights[layer_name]
-        conv = layers.Conv2D(kernel.shape[-1], 3, padding="same", activation="relu", name=layer_name)
+        conv = layers.Conv2D(kernel.shape[-1], 3, padding="same", activation="relu", name=layer_name, dtype=dtype)
         x = conv(x)
         conv.set_weights([kernel, bias])
         taps[layer_name] = x
@@ -47,24 +48,28 @@ def build_vgg19_encoder(
     return encoder
 
 
-def build_decoder(name: str = "decoder") -> keras.Sequential:
+def build_decoder(name: str = "decoder", dtype: str | None = None) -> keras.Sequential:
     """Mirror of the encoder up to relu4_1: reflection-padded convs, nearest upsampling, no norm layers.
 
-    Output: RGB in 0..255 units, unclipped (clipping happens when images are written).
+    Output: RGB in 0..255 units, unclipped (clipping happens when images are written), always float32:
+    under a mixed policy (`dtype`) the last 64->3 conv (0.4% of the FLOPs) runs in float32 too.
     """
+    last_dtype = "float32" if dtype is not None and str(dtype).startswith("mixed") else dtype
 
     def conv(filters: int, index: int, activation: str | None = "relu") -> ReflectionConv2D:
-        return ReflectionConv2D(filters, 3, activation=activation, name=f"conv{index}")
+        return ReflectionConv2D(
+            filters, 3, activation=activation, name=f"conv{index}", dtype=last_dtype if index == 9 else dtype
+        )
 
     return keras.Sequential(
         [
             keras.Input((None, None, 512), name="features"),
             conv(256, 1),
-            layers.UpSampling2D(2, interpolation="nearest", name="up1"),
+            layers.UpSampling2D(2, interpolation="nearest", name="up1", dtype=dtype),
             conv(256, 2), conv(256, 3), conv(256, 4), conv(128, 5),
-            layers.UpSampling2D(2, interpolation="nearest", name="up2"),
+            layers.UpSampling2D(2, interpolation="nearest", name="up2", dtype=dtype),
             conv(128, 6), conv(64, 7),
-            layers.UpSampling2D(2, interpolation="nearest", name="up3"),
+            layers.UpSampling2D(2, interpolation="nearest", name="up3", dtype=dtype),
             conv(64, 8), conv(3, 9, activation=None),
         ],
         name=name,
@@ -103,15 +108,19 @@ class AdaINModel(PrebuiltFit, keras.Model):
         """inputs: {"content": [N,H,W,3], "style": [N,h,w,3]} RGB 0..255 -> stylized [N,H,W,3]."""
         content, style = inputs["content"], inputs["style"]
         padded, height, width = pad_to_multiple(content)
-        content_features = self.encode(padded)[-1]
-        style_features = self.encode(style)[-1]
+        content_features = self.encode_float32(padded)[-1]
+        style_features = self.encode_float32(style)[-1]
         output = self.decoder(self.decode_target(content_features, style_features, alpha), training=training)
         return output[:, :height, :width, :]
 
+    def encode_float32(self, images) -> list:
+        """Encoder taps in float32 (statistics and losses stay float32 under a mixed-precision policy)."""
+        return [ops.cast(f, "float32") for f in self.encode(images)]
+
     def training_targets(self, content, style):
-        """AdaIN targets and style features: frozen encodings, computed outside the gradient tape."""
-        style_features = [tf.stop_gradient(f) for f in self.encode(style)]
-        content_features = tf.stop_gradient(self.encode(content)[-1])
+        """AdaIN targets and style features: frozen encodings, computed once, outside the gradient tape."""
+        style_features = [tf.stop_gradient(f) for f in self.encode_float32(style)]
+        content_features = tf.stop_gradient(self.encode_float32(content)[-1])
         target = tf.stop_gradient(adaptive_instance_norm(content_features, style_features[-1]))
         return target, style_features
 
@@ -120,13 +129,14 @@ class AdaINModel(PrebuiltFit, keras.Model):
         target, style_features = self.training_targets(content, style)
         with tf.GradientTape() as tape:
             output = self.decoder(target, training=True)
-            output_features = self.encode(output)
+            output_features = self.encode_float32(output)
             content_loss = losses.content_loss(output_features[-1], target)
             style_loss = losses.style_loss(output_features, style_features)
             total = self.content_weight * content_loss + self.style_weight * style_loss
-            # Under tf.distribute the optimizer SUMs gradients over replicas: scale to the global-batch mean.
-            replica_share = scale_loss(total)
+            # Under tf.distribute the optimizer SUMs gradients over replicas: scale to the global-batch mean;
+            # then identity unless the optimizer is a LossScaleOptimizer (mixed_float16), which unscales in apply().
+            scaled = self.optimizer.scale_loss(scale_loss(total))
         variables = self.decoder.trainable_variables
-        gradients = tape.gradient(replica_share, variables)
+        gradients = tape.gradient(scaled, variables)
         self.optimizer.apply(gradients, variables)
         return step_logs({"loss": total, "content_loss": content_loss, "style_loss": style_loss})

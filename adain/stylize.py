@@ -19,6 +19,7 @@ from adain.errors import UserError
 from adain.images import load_image, to_rgb_uint8, to_uint8
 from adain.model import AdaINModel, build_decoder, build_vgg19_encoder, pad_to_multiple
 from adain.preprocess import resize_smaller_side
+from adain.tiling import TiledStylizer, as_image_array
 from adain.train import CHECKPOINT_DIR, CONFIG_FILE, DECODER_FILE
 from adain.weights import load_vgg19_weights
 
@@ -73,12 +74,16 @@ def run_vgg_weights(run_dir: str | os.PathLike) -> str | None:
 class Stylizer:
     """Arbitrary style transfer with a trained AdaIN decoder. One trace serves every image size."""
 
-    def __init__(self, model: AdaINModel) -> None:
+    def __init__(self, model: AdaINModel, jit_compile: bool = False) -> None:
         self.model = model
-        self._encode = tf.function(lambda images: model.encode(images), input_signature=[IMAGE_BATCH])
-        self._decode = tf.function(
-            self._decode_features, input_signature=[FEATURE_BATCH, FEATURE_BATCH, SCALAR, SIZE, SIZE]
+        self._encode = tf.function(
+            lambda images: model.encode_float32(images), input_signature=[IMAGE_BATCH], jit_compile=jit_compile
         )
+        self._decode = tf.function(
+            self._decode_features, input_signature=[FEATURE_BATCH, FEATURE_BATCH, SCALAR, SIZE, SIZE],
+            jit_compile=jit_compile,
+        )  # fmt: skip
+        self.tiler = TiledStylizer(model)  # images larger than `tile_size`: memory bounded by the tile
 
     @classmethod
     def from_checkpoint(cls, run_dir: str | os.PathLike, vgg_weights: str | None = None) -> Stylizer:
@@ -100,17 +105,26 @@ class Stylizer:
         return self._encode(padded)[-1]
 
     def stylize(self, content: ImageLike, style: ImageLike, alpha: float = 1.0, content_size: int = 0,
-                style_size: int = 0) -> np.ndarray:  # fmt: skip
+                style_size: int = 0, tile_size: int = 0) -> np.ndarray:  # fmt: skip
         """Stylize one content image with one style image; returns uint8 [H, W, 3]."""
         if not 0.0 <= alpha <= 1.0:
             raise UserError(f"alpha must be in [0, 1], got {alpha}")
-        content_image = self.prepare(content, content_size)[None]
         style_features = self.encode(self.prepare(style, style_size)[None])
-        return self.stylize_features(content_image, style_features, alpha)[0]
+        if tile_size and not content_size:  # keep a large image uint8: no full-size float copy
+            content = as_image_array(content)
+            if max(content.shape[:2]) > tile_size:
+                return self.tiler.stylize(content, style_features, alpha, tile_size)
+        content_image = self.prepare(content, content_size)[None]
+        return self.stylize_features(content_image, style_features, alpha, tile_size)[0]
 
-    def stylize_features(self, content_images: tf.Tensor, style_features: tf.Tensor, alpha: float = 1.0) -> np.ndarray:
-        """Stylize a content batch against already-encoded style features (reuse them across contents)."""
+    def stylize_features(self, content_images: tf.Tensor, style_features: tf.Tensor, alpha: float = 1.0,
+                         tile_size: int = 0) -> np.ndarray:  # fmt: skip
+        """Stylize a content batch against already-encoded style features (reuse them across contents).
+
+        tile_size > 0: images with a side above it go through `adain.tiling` (same output, bounded memory)."""
         height, width = tf.shape(content_images)[1], tf.shape(content_images)[2]
+        if tile_size and max(int(height), int(width)) > tile_size:
+            return np.stack([self.tiler.stylize(image, style_features, alpha, tile_size) for image in content_images])
         content_features = self.encode(content_images)
         output = self._decode(content_features, style_features, tf.constant(alpha, tf.float32), height, width)
         return to_uint8(output.numpy())

@@ -22,6 +22,7 @@ from adain.data import preview_images, training_dataset
 from adain.datasets.decoding import SkippedFiles
 from adain.distribute import PEER_LOST_ERRORS, make_distribution
 from adain.model import AdaINModel, build_decoder, build_vgg19_encoder
+from adain.precision import resolve_jit_compile, resolve_precision
 from adain.weights import load_vgg19_weights
 
 DECODER_FILE = "decoder.keras"
@@ -33,13 +34,18 @@ SKIPPED_FILE = "skipped_files.tsv"  # unreadable images found so far: path TAB r
 
 def build_model(config: Config) -> AdaINModel:
     weights = load_vgg19_weights(config.model.vgg_weights, verbose=True)
+    policy = resolve_precision(config.train.mixed_precision)
     model = AdaINModel(
-        build_vgg19_encoder(weights), build_decoder(), config.train.content_weight, config.train.style_weight
-    )
+        build_vgg19_encoder(weights, dtype=policy), build_decoder(dtype=policy),
+        config.train.content_weight, config.train.style_weight,
+    )  # fmt: skip
     schedule = keras.optimizers.schedules.InverseTimeDecay(
         config.train.learning_rate, decay_steps=1, decay_rate=config.train.lr_decay
     )
-    model.compile(optimizer=keras.optimizers.Adam(schedule), jit_compile=False)
+    optimizer = keras.optimizers.Adam(schedule)
+    if policy == "mixed_float16":  # float16 gradients underflow without dynamic loss scaling
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    model.compile(optimizer=optimizer, jit_compile=resolve_jit_compile(config.train.jit_compile))
     model.optimizer.build(model.decoder.trainable_variables)
     return model
 
@@ -129,9 +135,16 @@ class ProgressBar(keras.callbacks.Callback):
 
 
 def save_decoder(decoder: keras.Model, run_dir: Path) -> Path:
-    """Save for inference; written to a temp file then renamed so a kill never leaves a broken file."""
+    """Save for inference; written to a temp file then renamed so a kill never leaves a broken file.
+
+    Always saved as float32, whatever precision trained it: inference picks its own.
+    """
     final = run_dir / DECODER_FILE
     tmp = run_dir / f".{DECODER_FILE}.tmp.keras"
+    if any(layer.compute_dtype != "float32" for layer in decoder.layers):
+        float32 = build_decoder(dtype="float32")
+        float32.set_weights(decoder.get_weights())
+        decoder = float32
     decoder.save(tmp)
     os.replace(tmp, final)
     return final

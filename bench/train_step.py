@@ -1,0 +1,148 @@
+"""Training-step benchmark: `AdaINModel.train_step` through `fit()`, as `train.py` runs it.
+
+Prints one markdown table. Rows:
+  paper      batch 8 x 256x256 crops (Huang & Belongie), the config's precision and XLA switches
+  demo       the config's own batch_size x crop_size
+  ... + tf.data  the same, fed by the config's real input pipeline (`adain.data.training_dataset`) instead
+                 of one batch held in memory (--pipeline)
+
+FLOPs per step, batch B, crop S (E, D: encoder and decoder convolution FLOPs at S x S, bench/common.py):
+  B * (3 E        encoder forward on style, content (outside the tape) and the stylized output
+       + E        backward through the frozen encoder: input gradients only (same cost as its forward)
+       + D + 2 D  decoder forward, then input and weight gradients
+       - d1)      except the first decoder conv's input gradient: its input, the AdaIN target, is a constant
+
+    python bench/train_step.py                                        # the table in docs/performance.md
+    python bench/train_step.py --set train.jit_compile=true           # XLA
+    python bench/train_step.py --set train.mixed_precision=mixed_bfloat16
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from common import (
+    REPO,
+    Reference,
+    Row,
+    Timing,
+    conv_layer_flops,  # noqa: I001
+    footer,
+    header,
+    hide_gpus,
+    model_flops,
+    print_table,
+)
+
+from adain.cli import ArgumentParser, run_main  # noqa: E402
+from adain.config import Config, load_config  # noqa: E402
+from adain.data import training_dataset  # noqa: E402
+from adain.images import list_images, load_image  # noqa: E402
+from adain.precision import resolve_jit_compile, resolve_precision  # noqa: E402
+from adain.preprocess import center_crop, resize_smaller_side  # noqa: E402
+from adain.train import build_model  # noqa: E402
+
+SHARED = REPO.parent / "shared" / "data"
+
+
+class StepTimer(keras.callbacks.Callback):
+    """Wall time at the end of every step (Keras waits for the step's logs before calling it)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.begin, self.ends = 0.0, []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == 0:
+            self.begin = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.ends.append(time.perf_counter())
+
+
+def step_flops(model, batch: int, crop: int) -> int:
+    encoder = model_flops(model.encoder, crop, crop)
+    decoder_layers = conv_layer_flops(model.decoder, crop // 8, crop // 8)
+    decoder = sum(f for _, f in decoder_layers)
+    return batch * (4 * encoder + 3 * decoder - decoder_layers[0][1])
+
+
+def memory_batch(config: Config, images: dict[str, list[Path]]) -> tf.data.Dataset:
+    """One real batch (resized to load_size, centre-cropped), repeated: the step without input cost."""
+    batch, crop, load = config.train.batch_size, config.data.crop_size, config.data.load_size
+
+    def stack(paths):
+        return tf.stack([center_crop(resize_smaller_side(load_image(paths[i % len(paths)]), load), crop)
+                         for i in range(batch)])  # fmt: skip
+
+    return tf.data.Dataset.from_tensors({"content": stack(images["content"]), "style": stack(images["style"])}).repeat()
+
+
+def time_fit(config: Config, dataset: tf.data.Dataset, warmup: int, repeats: int) -> tuple[Timing, object]:
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(config)
+    timer = StepTimer()
+    model.fit(dataset, epochs=1, steps_per_epoch=1 + warmup + repeats, verbose=0, shuffle=False, callbacks=[timer])
+    ends = timer.ends
+    samples = [b - a for a, b in zip(ends[warmup:], ends[warmup + 1 :], strict=False)]
+    return Timing(first=ends[0] - timer.begin, samples=samples), model
+
+
+def main(argv=None) -> int:
+    parser = ArgumentParser(prog="bench/train_step.py", description=__doc__)
+    parser.add_argument("--config", type=Path, default=REPO / "configs" / "demo.yaml", help="the 'demo' case")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override")
+    parser.add_argument("--cases", default="paper,demo", help="comma list of paper, demo")
+    parser.add_argument("--pipeline", action="store_true", help="also time the demo case fed by its tf.data pipeline")
+    parser.add_argument("--repeats", type=int, default=5, help="timed steps after the first step and warm-up")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed steps after the first")
+    parser.add_argument("--cpu", action="store_true", help="benchmark the CPU even if a GPU is present")
+    args = parser.parse_args(argv)
+    if args.cpu:
+        hide_gpus()
+    demo = load_config(args.config, args.set)
+    policy = resolve_precision(demo.train.mixed_precision)
+    header("bench/train_step.py", sys.argv[1:] if argv is None else argv, policy,
+           resolve_jit_compile(demo.train.jit_compile))  # fmt: skip
+    images = {kind: list_images(SHARED / kind) if (SHARED / kind).is_dir() else None for kind in ("content", "style")}
+    for kind in images:
+        if not images[kind]:
+            from adain.data import source_paths
+
+            images[kind] = source_paths(getattr(demo.data, kind))
+    print(f"images: {images['content'][0].parent}, {images['style'][0].parent}; config {args.config}")
+    reference = Reference(dtype="float32" if policy == "float32" else policy.removeprefix("mixed_"))
+    before = reference.measure()
+    rows = []
+    for case in [c for c in args.cases.split(",") if c]:
+        if case == "paper":
+            config = load_config(args.config, [*args.set, "train.batch_size=8", "data.crop_size=256",
+                                               f"data.load_size={max(256, demo.data.load_size)}"])  # fmt: skip
+        elif case == "demo":
+            config = demo
+        else:
+            parser.error(f"unknown case '{case}'")
+        batch, crop = config.train.batch_size, config.data.crop_size
+        timing, model = time_fit(config, memory_batch(config, images), args.warmup, args.repeats)
+        rows.append(Row(f"{case}, batch in memory", f"{crop}x{crop}", batch, timing, step_flops(model, batch, crop),
+                        batch))  # fmt: skip
+        print(f"  {case}: {timing.median:.3f} s/step", file=sys.stderr)
+        if args.pipeline and case == "demo":
+            timing, model = time_fit(config, training_dataset(config, seed=config.seed), args.warmup, args.repeats)
+            rows.append(Row(f"{case}, tf.data pipeline", f"{crop}x{crop}", batch, timing,
+                            step_flops(model, batch, crop), batch))  # fmt: skip
+            print(f"  {case} + pipeline: {timing.median:.3f} s/step", file=sys.stderr)
+    after = reference.measure()
+    print_table("training step (images/s = batch / median step time)", rows, reference)
+    footer(reference, before, after)
+    for row in rows:
+        print(f"{row.case}: {1 / row.timing.median:.2f} steps/s")
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main)
