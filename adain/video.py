@@ -138,8 +138,10 @@ def transform_video(source: str | os.PathLike, outputs: Sequence[str | os.PathLi
     """Run `transform` over batches of frames ([N, H, W, 3] -> one [N, h, w, 3] batch per output), writing each
     output video at the source's frame rate. One pass over the source serves every output."""
     info = probe(source)
-    writers = [VideoWriter(path, info.fps) for path in outputs]
+    writers: list[VideoWriter] = []
     try:
+        for path in outputs:
+            writers.append(VideoWriter(path, info.fps))
         with tqdm(total=info.frames, unit="frame", desc=description, dynamic_ncols=True, disable=None) as bar:
             for frames in batches(read_frames(source), batch_size):
                 results = transform(frames)

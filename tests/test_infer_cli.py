@@ -76,6 +76,23 @@ def test_video_keeps_frame_count_size_and_rate(tiny_run, shared_data, tmp_path):
     assert sorted(p.name for p in out.parent.iterdir()) == ["clip_art.mp4"]  # no temp file left
 
 
+def test_a_failed_video_leaves_no_partial_file(shared_data, tmp_path):
+    from adain.errors import UserError
+    from adain.video import transform_video
+
+    calls = []
+
+    def transform(frames):
+        calls.append(len(frames))
+        if len(calls) == 3:
+            raise UserError("stop half-way")
+        return [frames[:, ::8, ::8]]
+
+    with pytest.raises(UserError, match="stop half-way"):
+        transform_video(shared_data / "video" / "cutBunny.mp4", [tmp_path / "out.mp4"], transform, batch_size=8)
+    assert calls == [8, 8, 8] and list(tmp_path.iterdir()) == []
+
+
 BAD_INPUT = [
     (["--content", "missing.jpg"], "content not found"),
     (["--alpha", "1.5"], "--alpha must be in [0, 1]"),
