@@ -1,81 +1,263 @@
-"""Command-line stylization: a thin layer over `adain.stylize.Stylizer`."""
+"""Command-line stylization: a thin layer over `adain.stylize.Stylizer`.
+
+Everything that can be checked without the model (paths, numbers, masks, output paths)
+is checked before TensorFlow is imported, so a typo costs a one-line error, not a model load.
+"""
 
 from __future__ import annotations
 
 import glob
+import os
 import sys
+from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+from tqdm.auto import tqdm
 
 from adain.cli import ArgumentParser
 from adain.errors import UserError
 from adain.images import IMAGE_EXTENSIONS, contact_sheet, list_images, load_image, save_image
+from adain.masks import check_mask_count
+from adain.options import check_size, normalize_weights
+from adain.video import VIDEO_EXTENSIONS, is_video
 
-DESCRIPTION = """Stylize images with a trained AdaIN decoder (arbitrary style, one forward pass).
+DESCRIPTION = """Stylize images and videos with a trained AdaIN decoder (arbitrary style, one forward pass).
 
-One content and one style: --output is the image file to write.
-Several (directories or globs): every content x style pair is written into the
---output directory as <content>_stylized_<style>.<ext>; --grid also writes a
-contact sheet (styles across the top, contents down the side)."""
+--content and --style take files, directories (searched recursively) or globs, several
+of each if you like. Every content x style pair is stylized; with one output --output
+is the file to write, otherwise a directory that receives <content>_stylized_<style>.<ext>
+(with an alpha sweep: <content>_stylized_<style>_alpha<a>.<ext>).
+
+The paper's controls:
+  --alpha A[,A...]        content-style trade-off: 0 reconstructs the content, 1 is full style;
+                          several values write a sweep
+  --style-weights W,W...  style interpolation: blend all the styles' AdaIN targets with these
+                          weights into one output per content (<content>_stylized_<s1>+<s2>...)
+  --mask M [M ...]        spatial control: one mask + two styles (white areas: first style,
+                          black: second), or one mask per style (each pixel takes the style whose
+                          mask is brightest); masks are resized to the content
+  --preserve-color        keep the content's colours: each style is first recoloured to the
+                          content's RGB mean and covariance (linear colour transfer, Gatys et
+                          al. 2016, as in the paper), then transferred as usual
+
+A video content (.mp4, .mov, .mkv, .avi, .webm) is stylized frame by frame at its own frame
+rate (needs `pip install adain[video]`). Outputs always have the content's size after
+--content-size/--crop. Exit code 2 and one line on stderr for bad input."""
 
 EXAMPLES = """examples:
   python infer.py --checkpoint checkpoints/demo --content photo.jpg --style art.jpg --output out.jpg
-  python infer.py --checkpoint checkpoints/demo --content photo.jpg --style art.jpg --output out.jpg --alpha 0.5
-  python infer.py --checkpoint checkpoints/demo --content photos/ --style paintings/ --output outputs/ --grid grid.jpg"""
-
-
-def expand_images(spec: str, what: str) -> list[Path]:
-    """A file, a directory (searched recursively) or a glob -> image paths."""
-    path = Path(spec)
-    if path.is_dir():
-        found = list_images(path)
-    elif path.is_file():
-        return [path]
-    else:
-        found = sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).suffix.lower() in IMAGE_EXTENSIONS)
-    if not found:
-        raise UserError(f"{what} not found: {spec}")
-    return found
-
-
-def parse_alpha(text: str) -> float:
-    try:
-        alpha = float(text)
-    except ValueError:
-        raise UserError(f"--alpha must be a number in [0, 1], got '{text}'") from None
-    if not 0.0 <= alpha <= 1.0:
-        raise UserError(f"--alpha must be in [0, 1], got {alpha}")
-    return alpha
+  python infer.py --checkpoint checkpoints/demo --content photo.jpg --style art.jpg --output sweep/ --alpha 0,0.25,0.5,0.75,1
+  python infer.py --checkpoint checkpoints/demo --content photo.jpg --style a.jpg b.jpg --style-weights 1,1 --output mix.jpg
+  python infer.py --checkpoint checkpoints/demo --content photo.jpg --style a.jpg b.jpg --mask mask.png --output masked.jpg
+  python infer.py --checkpoint checkpoints/demo --content photo.jpg --style art.jpg --preserve-color --output out.jpg
+  python infer.py --checkpoint checkpoints/demo --content photos/ --style paintings/ --output outputs/ --grid grid.jpg
+  python infer.py --checkpoint checkpoints/demo --content clip.mp4 --style art.jpg --output clip_art.mp4"""
 
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="infer.py", description=DESCRIPTION, epilog=EXAMPLES)
-    parser.add_argument("--checkpoint", required=True, help="run directory from train.py (or a decoder .keras file)")
-    parser.add_argument("--content", required=True, help="content image, directory or glob")
-    parser.add_argument("--style", required=True, help="style image, directory or glob")
-    parser.add_argument("--output", required=True, help="output image file (one pair) or directory (several)")
-    parser.add_argument("--alpha", default="1.0", help="content-style trade-off in [0, 1]: 0 content, 1 full style")
-    parser.add_argument("--content-size", type=int, default=0, help="resize content's smaller side (0 keeps it)")
-    parser.add_argument("--style-size", type=int, default=512, help="resize style's smaller side (0 keeps it)")
-    parser.add_argument("--ext", default="jpg", help="output extension when writing into a directory")
-    parser.add_argument("--grid", help="also write a contact sheet of all pairs to this image file")
-    parser.add_argument("--vgg-weights", help="VGG-19 weights file (default: as the run was trained)")
-    parser.add_argument("--tile", type=int, default=0, metavar="SIZE", help="tile images larger than SIZE (e.g. 1024)")
+    parser.add_argument(
+        "--checkpoint", required=True, metavar="RUN_DIR", help="run directory from train.py (or a decoder .keras file)"
+    )
+    parser.add_argument(
+        "--content", required=True, nargs="+", metavar="PATH", help="content images/videos, directories or globs"
+    )
+    parser.add_argument("--style", required=True, nargs="+", metavar="PATH", help="style images, directories or globs")
+    parser.add_argument(
+        "--output", required=True, metavar="PATH", help="output file (one output) or directory (several)"
+    )
+    parser.add_argument(
+        "--alpha",
+        default="1.0",
+        metavar="A[,A...]",
+        help="content-style trade-off in [0, 1]; a comma list writes a sweep",
+    )
+    parser.add_argument(
+        "--style-weights",
+        metavar="W,W[,W...]",
+        help="comma list, one weight per style: blend the styles into one output",
+    )
+    parser.add_argument(
+        "--mask", nargs="+", metavar="PATH", help="mask image(s) assigning the styles to regions of the content"
+    )
+    parser.add_argument("--preserve-color", action="store_true", help="keep the content's colours")
+    parser.add_argument(
+        "--content-size", type=int, default=0, metavar="N", help="resize content's smaller side (0 keeps it)"
+    )
+    parser.add_argument(
+        "--style-size", type=int, default=512, metavar="N", help="resize style's smaller side (0 keeps it)"
+    )
+    parser.add_argument("--crop", action="store_true", help="centre-crop content and style to squares after resizing")
+    parser.add_argument("--ext", default="jpg", help="image extension of outputs written into a directory")
+    parser.add_argument(
+        "--batch-size", type=int, default=4, metavar="N", help="same-size contents / video frames per batch"
+    )
+    parser.add_argument("--grid", metavar="PATH", help="also write a contact sheet of all outputs to this image file")
+    parser.add_argument("--vgg-weights", metavar="PATH", help="VGG-19 weights file (default: as the run was trained)")
+    parser.add_argument(
+        "--tile", type=int, default=0, metavar="SIZE",
+        help="stylize images with a side above SIZE in overlapping tiles (multiple of 8, >= 256): memory bounded "
+        "by the tile, not the image; AdaIN statistics still from the whole image",
+    )  # fmt: skip
     return parser
+
+
+# -- input expansion and checks (no TensorFlow) ------------------------------------------------------------------------
+
+
+def expand_inputs(specs: Sequence[str], what: str, videos: bool = False) -> list[Path]:
+    """Files, directories (searched recursively for images) or globs -> paths, in order, without repeats."""
+    extensions = IMAGE_EXTENSIONS + (VIDEO_EXTENSIONS if videos else ())
+    found: list[Path] = []
+    for spec in specs:
+        path = Path(spec)
+        if path.is_dir():
+            matches = list_images(path)
+        elif path.is_file():
+            matches = [path]
+        else:
+            matches = sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).suffix.lower() in extensions)
+        if not matches:
+            raise UserError(f"{what} not found: {spec}")
+        found += [m for m in matches if m not in found]
+    return found
+
+
+def check_image(path: Path) -> None:
+    """Cheap readability check (header + structure) before any model is loaded."""
+    try:
+        with Image.open(path) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise UserError(f"cannot read image {path}: {exc}") from None
+
+
+def oriented_size(path: Path) -> tuple[int, int]:
+    with Image.open(path) as image:
+        width, height = image.size
+        if image.getexif().get(0x0112) in (5, 6, 7, 8):
+            width, height = height, width
+    return height, width
+
+
+def check_writable(path: Path) -> None:
+    """The nearest existing ancestor must be a writable directory (the file itself is written atomically later)."""
+    if path.is_dir():
+        raise UserError(f"cannot write {path}: it is a directory")
+    parent = path.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write {path}: {parent} is not a writable directory")
+
+
+def parse_numbers(text: str, what: str) -> list[float]:
+    try:
+        values = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise UserError(f"{what} must be a number or a comma list of numbers, got '{text}'") from None
+    if not values:
+        raise UserError(f"{what}: no value given")
+    return values
+
+
+def parse_alphas(text: str) -> list[float]:
+    values = parse_numbers(text, "--alpha")
+    for value in values:
+        if not 0.0 <= value <= 1.0:
+            raise UserError(f"--alpha must be in [0, 1], got {value:g}")
+    return values
+
+
+# -- the plan: what to write where ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    contents: list[Path]
+    styles: list[Path]
+    groups: list[tuple[int, ...]]  # style indices stylized together (one each, or all blended / masked)
+    alphas: list[float]
+    weights: list[float] | None
+    masks: list[Path] | None
+    outputs: dict[tuple[int, int, int], Path] = field(default_factory=dict)  # (content, group, alpha) -> file
+
+
+def output_name(content: Path, styles: Sequence[Path], alpha: float | None, ext: str) -> str:
+    label = "+".join(s.stem for s in styles)
+    suffix = "" if alpha is None else f"_alpha{alpha:g}"
+    return f"{content.stem}_stylized_{label}{suffix}.{ext}"
+
+
+def make_plan(args) -> Plan:
+    alphas = parse_alphas(args.alpha)
+    check_size(args.content_size, "--content-size")
+    check_size(args.style_size, "--style-size")
+    if args.batch_size < 1:
+        raise UserError(f"--batch-size must be >= 1, got {args.batch_size}")
+    ext = args.ext.lstrip(".").lower()
+    if f".{ext}" not in IMAGE_EXTENSIONS:
+        raise UserError(f"--ext: unknown image extension '{ext}' (use one of {', '.join(IMAGE_EXTENSIONS)})")
+    if not Path(args.checkpoint).exists():
+        raise UserError(f"checkpoint not found: {args.checkpoint}")
+
+    contents = expand_inputs(args.content, "content", videos=True)
+    styles = expand_inputs(args.style, "style")
+    weights = masks = None
+    if args.style_weights is not None:
+        weights = normalize_weights(parse_numbers(args.style_weights, "--style-weights"), len(styles))
+    if args.mask:
+        if weights is not None:
+            raise UserError("--mask and --style-weights cannot be combined")
+        masks = expand_inputs(args.mask, "mask")
+        check_mask_count(len(masks), len(styles))
+    for path in [*contents, *styles, *(masks or [])]:
+        if not is_video(path):
+            check_image(path)
+    if any(is_video(s) for s in styles):
+        raise UserError("--style must be images, not videos")
+
+    groups = [tuple(range(len(styles)))] if (weights or masks) else [(i,) for i in range(len(styles))]
+    plan = Plan(contents, styles, groups, alphas, weights, masks)
+    sweep = len(alphas) > 1
+    count = len(contents) * len(groups) * len(alphas)
+    output = Path(args.output)
+    suffix = output.suffix.lower()
+    if count == 1 and suffix in IMAGE_EXTENSIONS + VIDEO_EXTENSIONS:
+        wanted = VIDEO_EXTENSIONS if is_video(contents[0]) else IMAGE_EXTENSIONS
+        if suffix not in wanted:
+            kind = "a video" if is_video(contents[0]) else "an image"
+            raise UserError(f"--output {output}: the content is {kind}; use one of {', '.join(wanted)}")
+        plan.outputs[(0, 0, 0)] = output
+    else:
+        if suffix in IMAGE_EXTENSIONS + VIDEO_EXTENSIONS:
+            raise UserError(f"--output {output} names one file but {count} outputs would be written; give a directory")
+        for c, content in enumerate(contents):
+            out_ext = content.suffix.lower().lstrip(".") if is_video(content) else ext
+            for g, group in enumerate(groups):
+                for a, alpha in enumerate(alphas):
+                    name = output_name(content, [styles[i] for i in group], alpha if sweep else None, out_ext)
+                    plan.outputs[(c, g, a)] = output / name
+    for path in plan.outputs.values():
+        check_writable(path)
+    if args.grid:
+        if Path(args.grid).suffix.lower() not in IMAGE_EXTENSIONS:
+            raise UserError(f"--grid {args.grid}: unknown image extension")
+        if any(is_video(c) for c in contents):
+            raise UserError("--grid is for images, not videos")
+        check_writable(Path(args.grid))
+    return plan
+
+
+# -- running it --------------------------------------------------------------------------------------------------------
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    alpha = parse_alpha(args.alpha)
-    contents = expand_images(args.content, "content")
-    styles = expand_images(args.style, "style")
-    if args.content_size < 0 or args.style_size < 0:
-        raise UserError("--content-size and --style-size must be >= 0")
-    single = len(contents) == 1 and len(styles) == 1 and Path(args.output).suffix.lower() in IMAGE_EXTENSIONS
-    output = Path(args.output)
-    ext = args.ext.lstrip(".").lower()
-    if f".{ext}" not in IMAGE_EXTENSIONS:
-        raise UserError(f"--ext: unknown image extension '{ext}'")
+    plan = make_plan(args)
 
     from adain.stylize import Stylizer
 
@@ -84,20 +266,139 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         check_tiling(args.tile)
     stylizer = Stylizer.from_checkpoint(args.checkpoint, args.vgg_weights)
-    grid_rows = []
-    encoded = {style: stylizer.encode(stylizer.prepare(style, args.style_size)[None]) for style in styles}  # once each
-    for content in contents:
-        row = []
-        content_image = stylizer.prepare(content, args.content_size)[None]
-        for style in styles:
-            result = stylizer.stylize_features(content_image, encoded[style], alpha, args.tile)[0]
-            target = output if single else output / f"{content.stem}_stylized_{style.stem}.{ext}"
-            save_image(result, target)
-            print(f"wrote {target}", file=sys.stderr)
-            row.append(result)
-        grid_rows.append(row)
+    images = [i for i, c in enumerate(plan.contents) if not is_video(c)]
+    videos = [i for i, c in enumerate(plan.contents) if is_video(c)]
+    stylize = stylize_tiled if args.tile else stylize_images
+    results = stylize(stylizer, plan, images, args) if images else {}
+    for index in videos:
+        stylize_video(stylizer, plan, index, args)
     if args.grid:
-        sheet = contact_sheet([load_image(c) for c in contents], [load_image(s) for s in styles], grid_rows)
-        save_image(sheet, args.grid)
-        print(f"wrote {args.grid}", file=sys.stderr)
+        write_grid(plan, results, args)
     return 0
+
+
+class StyleCache:
+    """Each style group encoded once for the whole run (recoloured per content batch with --preserve-color)."""
+
+    def __init__(self, stylizer, plan: Plan, args) -> None:
+        self.stylizer, self.plan, self.args = stylizer, plan, args
+        self.cache = {}
+
+    def get(self, group: tuple[int, ...], contents):
+        styles = [self.plan.styles[i] for i in group]
+        if self.args.preserve_color:
+            return self.stylizer.style_statistics(styles, self.args.style_size, self.args.crop, recolor_to=contents)
+        if group not in self.cache:
+            self.cache[group] = self.stylizer.style_statistics(styles, self.args.style_size, self.args.crop)
+        return self.cache[group]
+
+
+def regions_for(plan: Plan, height: int, width: int):
+    from adain.masks import mask_regions
+
+    return None if plan.masks is None else mask_regions(plan.masks, height, width)
+
+
+def stylize_images(stylizer, plan: Plan, indices: list[int], args) -> dict:
+    """Contents grouped by size and batched; each batch is encoded once for every style group and alpha."""
+    import numpy as np
+
+    by_size = defaultdict(list)
+    for index in indices:
+        by_size[oriented_size(plan.contents[index])].append(index)
+    batches = [
+        group[i : i + args.batch_size] for group in by_size.values() for i in range(0, len(group), args.batch_size)
+    ]
+    styles = StyleCache(stylizer, plan, args)
+    keep = {}
+    with tqdm(total=len(indices), unit="image", desc="stylize", dynamic_ncols=True, disable=None) as bar:
+        for batch in batches:
+            contents = np.stack(
+                [stylizer.prepare(plan.contents[i], args.content_size, args.crop).numpy() for i in batch]
+            )
+            regions = regions_for(plan, contents.shape[1], contents.shape[2])
+            for g, group in enumerate(plan.groups):
+                stats = styles.get(group, contents)
+                outputs = stylizer.stylize_batch(contents, stats, plan.alphas, plan.weights, regions)
+                for a, images in enumerate(outputs):
+                    for index, image in zip(batch, images, strict=True):
+                        target = save_image(image, plan.outputs[(index, g, a)])
+                        tqdm.write(f"wrote {target}", file=sys.stderr)
+                        if args.grid:
+                            keep[(index, g, a)] = image
+            bar.update(len(batch))
+    return keep
+
+
+def stylize_tiled(stylizer, plan: Plan, indices: list[int], args) -> dict:
+    """--tile: one image at a time, large ones in overlapping tiles (adain.tiling); each style encoded once."""
+    if (
+        plan.masks is not None
+        or args.preserve_color
+        or plan.weights is not None
+        or any(len(g) != 1 for g in plan.groups)
+    ):
+        raise UserError("--tile works with one style per output (not with --mask, --style-weights or --preserve-color)")
+    features, keep = {}, {}
+    for index in tqdm(indices, unit="image", desc="stylize", dynamic_ncols=True, disable=None):
+        content = stylizer.prepare(plan.contents[index], args.content_size, args.crop).numpy()[None]
+        for g, (style,) in enumerate(plan.groups):
+            if style not in features:
+                features[style] = stylizer.encode(
+                    stylizer.prepare(plan.styles[style], args.style_size, args.crop)[None]
+                )
+            for a, alpha in enumerate(plan.alphas):
+                image = stylizer.stylize_features(content, features[style], alpha, tile_size=args.tile)[0]
+                target = save_image(image, plan.outputs[(index, g, a)])
+                tqdm.write(f"wrote {target}", file=sys.stderr)
+                if args.grid:
+                    keep[(index, g, a)] = image
+    return keep
+
+
+def stylize_video(stylizer, plan: Plan, index: int, args) -> None:
+    """One pass over the frames; every style group and alpha goes to its own output video."""
+    from adain.preprocess import resize_smaller_side
+    from adain.video import transform_video
+
+    keys = [(index, g, a) for g in range(len(plan.groups)) for a in range(len(plan.alphas))]
+    styles = StyleCache(stylizer, plan, args)
+    regions = {}
+
+    def transform(frames):
+        contents = resize_smaller_side(frames, args.content_size)
+        contents = contents.numpy()
+        if args.crop:
+            contents = center_crop_batch(contents)
+        size = contents.shape[1:3]
+        if size not in regions:
+            regions[size] = regions_for(plan, *size)
+        results = {}
+        for g, group in enumerate(plan.groups):
+            outputs = stylizer.stylize_batch(contents, styles.get(group, contents), plan.alphas, plan.weights,
+                                             regions[size])  # fmt: skip
+            for a, images in enumerate(outputs):
+                results[(index, g, a)] = images
+        return [results[key] for key in keys]
+
+    written = transform_video(plan.contents[index], [plan.outputs[key] for key in keys], transform,
+                              batch_size=args.batch_size, description=plan.contents[index].name)  # fmt: skip
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
+
+
+def center_crop_batch(images):
+    side = min(images.shape[1], images.shape[2])
+    top = (images.shape[1] - side) // 2
+    left = (images.shape[2] - side) // 2
+    return images[:, top : top + side, left : left + side, :]
+
+
+def write_grid(plan: Plan, results: dict, args) -> None:
+    """Rows: contents; columns: every style group x alpha, headed by the (first) style of the column."""
+    columns = [(g, a) for g in range(len(plan.groups)) for a in range(len(plan.alphas))]
+    headers = [load_image(plan.styles[plan.groups[g][0]]) for g, _ in columns]
+    rows = [[results[(c, g, a)] for g, a in columns] for c in range(len(plan.contents))]
+    sheet = contact_sheet([load_image(c) for c in plan.contents], headers, rows)
+    save_image(sheet, args.grid)
+    print(f"wrote {args.grid}", file=sys.stderr)

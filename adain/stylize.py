@@ -1,12 +1,16 @@
 """Stylization from Python: `Stylizer.from_checkpoint(run_dir).stylize(content, style, alpha=...)`.
 
 Inputs may be paths, PIL images or arrays (H, W, 3, uint8 or float 0..255); outputs
-are uint8 arrays with the content's size (after optional resizing).
+are uint8 arrays with the content's size (after the optional resizing and cropping).
+Styles are reduced to their relu4_1 statistics once (`style_statistics`) and reused for
+any number of contents, video frames and alphas (`stylize_batch`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
@@ -15,10 +19,14 @@ import tensorflow as tf
 import yaml
 from PIL import Image
 
+from adain.color import match_color
+from adain.controls import blended_target, masked_target, region_weights, style_statistics
 from adain.errors import UserError
 from adain.images import load_image, to_rgb_uint8, to_uint8
+from adain.masks import MaskLike, check_mask_count, mask_regions
 from adain.model import AdaINModel, build_decoder, build_vgg19_encoder, pad_to_multiple
-from adain.preprocess import resize_smaller_side
+from adain.options import check_alpha, check_size, normalize_weights
+from adain.preprocess import center_crop, resize_smaller_side
 from adain.tiling import TiledStylizer, as_image_array
 from adain.train import CHECKPOINT_DIR, CONFIG_FILE, DECODER_FILE
 from adain.weights import load_vgg19_weights
@@ -27,6 +35,9 @@ ImageLike = str | os.PathLike | Image.Image | np.ndarray
 
 IMAGE_BATCH = tf.TensorSpec([None, None, None, 3], tf.float32)
 FEATURE_BATCH = tf.TensorSpec([None, None, None, 512], tf.float32)
+STATISTICS = tf.TensorSpec([None, None, 512], tf.float32)  # [N or 1, K styles, C]
+WEIGHTS = tf.TensorSpec([None], tf.float32)
+REGIONS = tf.TensorSpec([None, None, None, None], tf.float32)  # [N or 1, h, w, K]
 SCALAR = tf.TensorSpec([], tf.float32)
 SIZE = tf.TensorSpec([], tf.int32)
 
@@ -71,6 +82,18 @@ def run_vgg_weights(run_dir: str | os.PathLike) -> str | None:
     return model.get("vgg_weights")
 
 
+@dataclass(frozen=True)
+class StyleStatistics:
+    """relu4_1 channel mean and std of K styles: [1, K, C], or [N, K, C] (one set per content)."""
+
+    mean: tf.Tensor
+    std: tf.Tensor
+
+    @property
+    def count(self) -> int:
+        return int(self.mean.shape[1])
+
+
 class Stylizer:
     """Arbitrary style transfer with a trained AdaIN decoder. One trace serves every image size."""
 
@@ -79,52 +102,139 @@ class Stylizer:
         self._encode = tf.function(
             lambda images: model.encode_float32(images), input_signature=[IMAGE_BATCH], jit_compile=jit_compile
         )
-        self._decode = tf.function(
-            self._decode_features, input_signature=[FEATURE_BATCH, FEATURE_BATCH, SCALAR, SIZE, SIZE],
+        self._statistics = tf.function(
+            lambda images: style_statistics(model.encode_float32(images)[-1]),
+            input_signature=[IMAGE_BATCH], jit_compile=jit_compile,
+        )  # fmt: skip
+        self._decode_blend = tf.function(
+            self._blend, input_signature=[FEATURE_BATCH, STATISTICS, STATISTICS, WEIGHTS, SCALAR, SIZE, SIZE],
+            jit_compile=jit_compile,
+        )  # fmt: skip
+        self._decode_masked = tf.function(
+            self._masked, input_signature=[FEATURE_BATCH, STATISTICS, STATISTICS, REGIONS, SCALAR, SIZE, SIZE],
             jit_compile=jit_compile,
         )  # fmt: skip
         self.tiler = TiledStylizer(model)  # images larger than `tile_size`: memory bounded by the tile
 
     @classmethod
     def from_checkpoint(cls, run_dir: str | os.PathLike, vgg_weights: str | None = None) -> Stylizer:
+        """A run directory of train.py (its decoder.keras or latest checkpoint), or a decoder .keras file."""
         decoder = load_decoder(run_dir)
         weights = load_vgg19_weights(vgg_weights or run_vgg_weights(run_dir))
         return cls(AdaINModel(build_vgg19_encoder(weights), decoder))
 
-    def _decode_features(self, content_features, style_features, alpha, height, width):
-        target = self.model.decode_target(content_features, style_features, alpha)
+    # -- traced pieces ---------------------------------------------------------------------------------------------
+
+    def _blend(self, content_features, style_mean, style_std, weights, alpha, height, width):
+        target = blended_target(content_features, style_mean, style_std, weights, alpha)
         return self.model.decoder(target)[:, :height, :width, :]
 
-    def prepare(self, image: ImageLike, size: int = 0) -> tf.Tensor:
-        """The one preprocessing path: to float RGB 0..255, smaller side resized to `size` (0 keeps)."""
-        return resize_smaller_side(as_array(image), size)
+    def _masked(self, content_features, style_mean, style_std, regions, alpha, height, width):
+        target = masked_target(content_features, style_mean, style_std, regions, alpha)
+        return self.model.decoder(target)[:, :height, :width, :]
+
+    # -- building blocks -------------------------------------------------------------------------------------------
+
+    def prepare(self, image: ImageLike, size: int = 0, crop: bool = False) -> tf.Tensor:
+        """The one preprocessing path: float RGB 0..255, smaller side resized to `size` (0 keeps), centre square crop."""
+        image = resize_smaller_side(as_array(image), check_size(size, "size"))
+        if crop:
+            image = center_crop(image, int(min(image.shape[0], image.shape[1])))
+        return image
 
     def encode(self, images: tf.Tensor) -> tf.Tensor:
-        """relu4_1 features of a [N, H, W, 3] batch, padded to the encoder's stride."""
-        padded, _, _ = pad_to_multiple(images)
+        """relu4_1 features of a [N, H, W, 3] batch, reflect-padded to the encoder's stride."""
+        padded, _, _ = pad_to_multiple(tf.convert_to_tensor(images, tf.float32))
         return self._encode(padded)[-1]
 
-    def stylize(self, content: ImageLike, style: ImageLike, alpha: float = 1.0, content_size: int = 0,
-                style_size: int = 0, tile_size: int = 0) -> np.ndarray:  # fmt: skip
-        """Stylize one content image with one style image; returns uint8 [H, W, 3]."""
-        if not 0.0 <= alpha <= 1.0:
-            raise UserError(f"alpha must be in [0, 1], got {alpha}")
-        style_features = self.encode(self.prepare(style, style_size)[None])
-        if tile_size and not content_size:  # keep a large image uint8: no full-size float copy
-            content = as_image_array(content)
+    def style_statistics(self, styles: Sequence[ImageLike], size: int = 0, crop: bool = False,
+                         recolor_to: tf.Tensor | np.ndarray | None = None) -> StyleStatistics:  # fmt: skip
+        """Encode K styles once. With `recolor_to` (a [N, H, W, 3] content batch) each style is first given each
+        content's colours (`adain.color.match_color`, the paper's colour preservation): statistics [N, K, C]."""
+        prepared = [self.prepare(style, size, crop).numpy() for style in styles]
+        if recolor_to is None:
+            per_content = [prepared]
+        else:
+            per_content = [[match_color(style, content) for style in prepared] for content in np.asarray(recolor_to)]
+        means, stds = [], []
+        for group in per_content:
+            stats = [self._statistics(tf.convert_to_tensor(style[None], tf.float32)) for style in group]
+            means.append(tf.concat([m for m, _ in stats], axis=0))
+            stds.append(tf.concat([s for _, s in stats], axis=0))
+        return StyleStatistics(tf.stack(means), tf.stack(stds))
+
+    def stylize_batch(self, contents: tf.Tensor | np.ndarray, styles: StyleStatistics, alphas: Sequence[float] = (1.0,),
+                      weights: Sequence[float] | None = None, regions: np.ndarray | None = None) -> list[np.ndarray]:  # fmt: skip
+        """A [N, H, W, 3] batch of same-size contents against encoded styles, for each alpha: list of uint8 [N, H, W, 3].
+
+        Content features are computed once for all alphas. `weights` blend the K styles (default equal);
+        `regions` [H, W, K] (one-hot, see `adain.masks.mask_regions`) assign them to parts of the image instead.
+        """
+        contents = tf.convert_to_tensor(contents, tf.float32)
+        height, width = tf.shape(contents)[1], tf.shape(contents)[2]
+        features = self.encode(contents)
+        outputs = []
+        if regions is not None:
+            if regions.shape[:2] != tuple(contents.shape[1:3]) or regions.shape[-1] != styles.count:
+                raise UserError(f"regions of shape {regions.shape} do not fit contents {tuple(contents.shape[1:3])} "
+                                f"and {styles.count} styles")  # fmt: skip
+            cells = region_weights(regions[None])
+        else:
+            blend = tf.constant(normalize_weights(weights, styles.count), tf.float32)
+        for alpha in alphas:
+            alpha = tf.constant(check_alpha(alpha), tf.float32)
+            if regions is not None:
+                output = self._decode_masked(features, styles.mean, styles.std, cells, alpha, height, width)
+            else:
+                output = self._decode_blend(features, styles.mean, styles.std, blend, alpha, height, width)
+            outputs.append(to_uint8(output.numpy()))
+        return outputs
+
+    # -- the one-call API ------------------------------------------------------------------------------------------
+
+    def stylize(self, content: ImageLike, style: ImageLike | Sequence[ImageLike], alpha: float = 1.0, *,
+                style_weights: Sequence[float] | None = None, mask: MaskLike | Sequence[MaskLike] | None = None,
+                preserve_color: bool = False, content_size: int = 0, style_size: int = 0,
+                crop: bool = False, tile_size: int = 0) -> np.ndarray:  # fmt: skip
+        """Stylize one content image; returns uint8 [H, W, 3] of the content's size (after resizing/cropping).
+
+        style: one image, or several that are blended (`style_weights`, default equal) or placed by `mask`
+        (one mask: white -> first style, black -> second; or one mask per style).
+        alpha: 0 reconstructs the content, 1 is full style. preserve_color: keep the content's colours.
+        tile_size > 0: a content with a side above it is stylized in overlapping tiles (`adain.tiling`): same
+        output, memory bounded by the tile (one style, no mask or colour preservation).
+        """
+        styles = [style] if _is_single_image(style) else list(style)
+        if not styles:
+            raise UserError("no style image given")
+        check_alpha(alpha)
+        masks = None if mask is None else ([mask] if _is_single_image(mask) else list(mask))
+        if masks is not None:
+            check_mask_count(len(masks), len(styles))
+            if style_weights is not None:
+                raise UserError("style weights and masks cannot be combined")
+        normalize_weights(style_weights, len(styles))
+        if tile_size and not (content_size or crop or masks or preserve_color) and len(styles) == 1:
+            content = as_image_array(content)  # kept uint8: no full-size float copy of a huge image
             if max(content.shape[:2]) > tile_size:
+                style_features = self.encode(self.prepare(styles[0], style_size)[None])
                 return self.tiler.stylize(content, style_features, alpha, tile_size)
-        content_image = self.prepare(content, content_size)[None]
-        return self.stylize_features(content_image, style_features, alpha, tile_size)[0]
+        image = self.prepare(content, content_size, crop)[None]
+        stats = self.style_statistics(styles, style_size, crop, recolor_to=image if preserve_color else None)
+        regions = None if masks is None else mask_regions(masks, int(image.shape[1]), int(image.shape[2]))
+        return self.stylize_batch(image, stats, [alpha], style_weights, regions)[0][0]
 
     def stylize_features(self, content_images: tf.Tensor, style_features: tf.Tensor, alpha: float = 1.0,
                          tile_size: int = 0) -> np.ndarray:  # fmt: skip
-        """Stylize a content batch against already-encoded style features (reuse them across contents).
+        """Stylize a content batch against already-encoded relu4_1 style features [1 or N, h, w, C].
 
         tile_size > 0: images with a side above it go through `adain.tiling` (same output, bounded memory)."""
-        height, width = tf.shape(content_images)[1], tf.shape(content_images)[2]
-        if tile_size and max(int(height), int(width)) > tile_size:
+        height, width = int(content_images.shape[1]), int(content_images.shape[2])
+        if tile_size and max(height, width) > tile_size:
             return np.stack([self.tiler.stylize(image, style_features, alpha, tile_size) for image in content_images])
-        content_features = self.encode(content_images)
-        output = self._decode(content_features, style_features, tf.constant(alpha, tf.float32), height, width)
-        return to_uint8(output.numpy())
+        mean, std = style_statistics(style_features)
+        return self.stylize_batch(content_images, StyleStatistics(mean[:, None], std[:, None]), [alpha])[0]
+
+
+def _is_single_image(value) -> bool:
+    return isinstance(value, (str, os.PathLike, Image.Image, np.ndarray))

@@ -64,6 +64,18 @@ def run_script(script: str, *args: str, timeout: float = 600, **kwargs) -> subpr
     )
 
 
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, shared_data) -> Path:
+    """A run trained for 2 steps by the real train.py: a real checkpoint for inference and export tests."""
+    folder = tmp_path_factory.mktemp("tiny_run")
+    config = write_small_config(
+        folder / "c.yaml", folder / "run", shared_data / "content", shared_data / "style", steps=2
+    )
+    result = run_script("train.py", "--config", str(config))
+    assert result.returncode == 0, result.stderr[-2000:]
+    return folder / "run"
+
+
 def write_small_config(path: Path, run_dir: Path, content: Path, style: Path, steps: int = 6, **train) -> Path:
     """A config that trains in seconds: 32x32 crops, batch 2."""
     import yaml

@@ -139,8 +139,10 @@ def test_mirrored_two_cpu_replicas_matches_one_device(tmp_path, shared_data):
         m1, v1 = adam_state(state_one, index)
         m2, v2 = adam_state(state_two, index)
         assert m1.shape == v1.shape == w1.shape == w2.shape and (v1 >= 0).all() and (v2 >= 0).all()
-        np.testing.assert_allclose(m2, m1, rtol=0, atol=1e-5 * np.abs(m1).max(), err_msg=f"Adam m, variable {index}")
-        np.testing.assert_allclose(v2, v1, rtol=0, atol=1e-5 * np.abs(v1).max(), err_msg=f"Adam v, variable {index}")
+        # 1e-3 of the largest: seen 2e-4 on the paintings (float32 sums of ~1e6 gradients over split batches);
+        # what this must catch, a sum instead of a mean over the 2 replicas, is a factor 2 in m and 4 in v.
+        np.testing.assert_allclose(m2, m1, rtol=0, atol=1e-3 * np.abs(m1).max(), err_msg=f"Adam m, variable {index}")
+        np.testing.assert_allclose(v2, v1, rtol=0, atol=1e-3 * np.abs(v1).max(), err_msg=f"Adam v, variable {index}")
         rms = np.sqrt(np.maximum(v1, v2))
         signal_ = rms >= 1e-9 * rms.max()
         np.testing.assert_allclose(w2[signal_], w1[signal_], rtol=0, atol=1e-6, err_msg=f"decoder weight {index}")

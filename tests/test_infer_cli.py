@@ -1,71 +1,134 @@
-"""infer.py as a real subprocess: output sizes, directories, bad input."""
+"""infer.py as a real subprocess: output names and sizes, every control, video, bad input."""
 
+import numpy as np
 import pytest
-from conftest import run_script, write_small_config
+from conftest import run_script
 from PIL import Image
 
 
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory, shared_data):
-    folder = tmp_path_factory.mktemp("trained")
-    config = write_small_config(
-        folder / "c.yaml", folder / "run", shared_data / "content", shared_data / "style", steps=2
-    )
-    result = run_script("train.py", "--config", str(config))
+def infer(run, *args):
+    result = run_script("infer.py", "--checkpoint", str(run), *map(str, args))
     assert result.returncode == 0, result.stderr[-2000:]
-    return folder / "run"
+    return result
 
 
-def test_infer_writes_image_of_content_size(trained_run, shared_data, tmp_path):
-    content = shared_data / "content" / "cornell.jpg"
+def test_infer_writes_image_of_content_size(tiny_run, shared_data, tmp_path):
+    content = shared_data / "content" / "cornell.jpg"  # 729 x 512
     out = tmp_path / "out.png"
-    result = run_script("infer.py", "--checkpoint", str(trained_run), "--content", str(content),
-                        "--style", str(shared_data / "style" / "mondrian.jpg"), "--output", str(out),
-                        "--style-size", "128", "--alpha", "0.7")  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert Image.open(out).size == Image.open(content).size
+    infer(tiny_run, "--content", content, "--style", shared_data / "style" / "mondrian.jpg", "--output", out,
+          "--content-size", "101", "--style-size", "128", "--alpha", "0.7")  # fmt: skip
+    assert Image.open(out).size == (144, 101)  # smaller side 101, neither side a multiple of 8
 
 
-def test_infer_directories_and_grid(trained_run, shared_data, tmp_path):
-    contents = tmp_path / "contents"
-    contents.mkdir()
-    for name in ("cornell.jpg", "sailboat.jpg"):
-        (contents / name).write_bytes((shared_data / "content" / name).read_bytes())
-    result = run_script("infer.py", "--checkpoint", str(trained_run), "--content", str(contents),
-                        "--style", str(shared_data / "style" / "*.jp*g"), "--output", str(tmp_path / "out"),
-                        "--content-size", "64", "--style-size", "64", "--grid", str(tmp_path / "grid.jpg"))  # fmt: skip
-    assert result.returncode == 0, result.stderr[-2000:]
+def test_directory_by_directory_with_an_alpha_sweep_and_grid(tiny_run, shared_data, tmp_path):
+    contents, styles = tmp_path / "contents", tmp_path / "styles"
+    for folder, names, source in ((contents, ("cornell.jpg", "sailboat.jpg"), "content"),
+                                  (styles, ("mondrian.jpg", "sketch.png"), "style")):  # fmt: skip
+        folder.mkdir()
+        for name in names:
+            (folder / name).write_bytes((shared_data / source / name).read_bytes())
+    infer(tiny_run, "--content", contents, "--style", styles, "--output", tmp_path / "out", "--alpha", "0,0.5,1",
+          "--content-size", "48", "--style-size", "48", "--ext", "png", "--grid", tmp_path / "grid.jpg")  # fmt: skip
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
-    styles = sorted(p.stem for p in (shared_data / "style").glob("*.jp*g"))
-    assert written == sorted(f"{c}_stylized_{s}.jpg" for c in ("cornell", "sailboat") for s in styles)
-    assert Image.open(tmp_path / "grid.jpg").size[0] > 64 * len(styles)
+    assert written == sorted(f"{c}_stylized_{s}_alpha{a}.png" for c in ("cornell", "sailboat")
+                             for s in ("mondrian", "sketch") for a in ("0", "0.5", "1"))  # fmt: skip
+    sizes = {Image.open(tmp_path / "out" / name).size for name in written}
+    assert sizes == {(68, 48), (48, 48)}  # cornell 729x512 and sailboat 512x512, smaller side 48
+    assert Image.open(tmp_path / "grid.jpg").size[0] > 6 * 48
 
 
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["--content", "missing.jpg"], "content not found"),
-        (["--alpha", "1.5"], "--alpha must be in [0, 1]"),
-        (["--alpha", "abc"], "--alpha must be a number"),
-        (["--checkpoint", "/no/such/run"], "checkpoint not found"),
-    ],
-)
-def test_bad_input_exits_2_with_one_line(trained_run, shared_data, tmp_path, args, message):
-    base = {"--checkpoint": str(trained_run), "--content": str(shared_data / "content" / "cornell.jpg"),
+def test_blend_mask_preserve_color_and_crop(tiny_run, shared_data, tmp_path):
+    content = shared_data / "content" / "cornell.jpg"  # 729 x 512
+    styles = [shared_data / "style" / "en_campo_gris.jpg", shared_data / "style" / "impronte_d_artista.jpg"]
+    common = ["--content", content, "--content-size", "45", "--style-size", "48"]
+    infer(tiny_run, *common, "--style", *styles, "--mask", shared_data / "mask" / "mask.png", "--preserve-color",
+          "--output", tmp_path / "masked.png")  # fmt: skip
+    infer(tiny_run, *common, "--style", *styles, "--style-weights", "1,3", "--crop", "--output", tmp_path / "out")
+    masked = np.asarray(Image.open(tmp_path / "masked.png"))
+    assert masked.shape == (45, 64, 3)  # the 600x800 mask is resized to the content
+    blended = tmp_path / "out" / "cornell_stylized_en_campo_gris+impronte_d_artista.jpg"
+    assert Image.open(blended).size == (45, 45)
+
+
+def make_clip(source, target, frames: int, width: int, height: int) -> None:
+    """A short, small cut of the shared clip, re-encoded by ffmpeg itself."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i", str(source), "-frames:v", str(frames),
+                    "-vf", f"scale={width}:{height}", "-an", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(target)],
+                   check=True)  # fmt: skip
+
+
+def test_video_keeps_frame_count_size_and_rate(tiny_run, shared_data, tmp_path):
+    from adain.video import probe
+
+    clip = tmp_path / "clip.mp4"
+    make_clip(shared_data / "video" / "cutBunny.mp4", clip, frames=14, width=96, height=54)
+    source = probe(clip)
+    assert (source.frames, source.width, source.height) == (14, 96, 54)
+    out = tmp_path / "styled" / "clip_art.mp4"
+    infer(tiny_run, "--content", clip, "--style", shared_data / "style" / "mondrian.jpg", "--output", out,
+          "--style-size", "64", "--batch-size", "4")  # fmt: skip
+    result = probe(out)
+    assert (result.frames, result.width, result.height, result.fps) == (14, 96, 54, source.fps)
+    assert sorted(p.name for p in out.parent.iterdir()) == ["clip_art.mp4"]  # no temp file left
+
+
+def test_a_failed_video_leaves_no_partial_file(shared_data, tmp_path):
+    from adain.errors import UserError
+    from adain.video import transform_video
+
+    calls = []
+
+    def transform(frames):
+        calls.append(len(frames))
+        if len(calls) == 3:
+            raise UserError("stop half-way")
+        return [frames[:, ::8, ::8]]
+
+    with pytest.raises(UserError, match="stop half-way"):
+        transform_video(shared_data / "video" / "cutBunny.mp4", [tmp_path / "out.mp4"], transform, batch_size=8)
+    assert calls == [8, 8, 8] and list(tmp_path.iterdir()) == []
+
+
+BAD_INPUT = [
+    (["--content", "missing.jpg"], "content not found"),
+    (["--alpha", "1.5"], "--alpha must be in [0, 1]"),
+    (["--alpha", "0,1.2"], "--alpha must be in [0, 1]"),
+    (["--alpha", "abc"], "--alpha must be a number"),
+    (["--checkpoint", "/no/such/run"], "checkpoint not found"),
+    (["--mask", "{mask}"], "--mask: one mask (white: first style, black: second) needs 2 styles, got 1"),
+    (["--style-weights", "1,2"], "2 weights for 1 styles"),
+    (["--output", "{file}/out.jpg"], "is not a writable directory"),
+    (["--output", "{tmp}/a.jpg", "--alpha", "0,1"], "names one file but 2 outputs would be written"),
+    (["--ext", "xyz"], "--ext: unknown image extension"),
+]
+
+
+@pytest.mark.parametrize("args, message", BAD_INPUT)
+def test_bad_input_exits_2_with_one_line(tiny_run, shared_data, tmp_path, args, message):
+    (tmp_path / "file").write_text("a file, not a directory")
+    fill = {"{mask}": str(shared_data / "mask" / "mask.png"), "{file}": str(tmp_path / "file"), "{tmp}": str(tmp_path)}
+    args = [next((a.replace(k, v) for k, v in fill.items() if k in a), a) for a in args]
+    base = {"--checkpoint": str(tiny_run), "--content": str(shared_data / "content" / "cornell.jpg"),
             "--style": str(shared_data / "style" / "mondrian.jpg"), "--output": str(tmp_path / "o.jpg")}  # fmt: skip
-    base.update(dict(zip(args[::2], args[1::2], strict=False)))
+    base.update(dict(zip(args[::2], args[1::2], strict=True)))
+    before = set(tmp_path.rglob("*"))
     result = run_script("infer.py", *[x for kv in base.items() for x in kv])
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("error:") and message in last
-    assert not (tmp_path / "o.jpg").exists()
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and message in lines[0], result.stderr
+    assert set(tmp_path.rglob("*")) == before  # nothing written
 
 
-def test_unreadable_image_exits_2(trained_run, shared_data, tmp_path):
+def test_unreadable_image_exits_2(tiny_run, shared_data, tmp_path):
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8 not really a jpeg")
-    result = run_script("infer.py", "--checkpoint", str(trained_run), "--content", str(broken),
+    result = run_script("infer.py", "--checkpoint", str(tiny_run), "--content", str(broken),
                         "--style", str(shared_data / "style" / "mondrian.jpg"), "--output", str(tmp_path / "o.jpg"))  # fmt: skip
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "cannot read image" in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "o.jpg").exists()

@@ -32,7 +32,7 @@ def test_one_trace_serves_every_image_size_and_batch(stylizer):
         assert out.shape == (batch, height, width, 3)
     stylizer.encode(tf.constant(rng.uniform(0, 255, (1, 200, 16, 3)), tf.float32))
     assert stylizer._encode.experimental_get_tracing_count() == 1
-    assert stylizer._decode.experimental_get_tracing_count() == 1
+    assert stylizer._decode_blend.experimental_get_tracing_count() == 1
 
 
 def test_tile_functions_trace_once_for_all_tile_shapes(encoder):

@@ -1,0 +1,33 @@
+"""Checks of the stylization controls shared by the Python API and the command line (no TensorFlow)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from adain.errors import UserError
+
+
+def check_alpha(alpha: float) -> float:
+    alpha = float(alpha)
+    if not 0.0 <= alpha <= 1.0:
+        raise UserError(f"alpha must be in [0, 1], got {alpha:g}")
+    return alpha
+
+
+def normalize_weights(weights: Sequence[float] | None, style_count: int) -> list[float]:
+    """Style interpolation weights -> non-negative, summing to 1; None means equal weights."""
+    if weights is None:
+        return [1.0 / style_count] * style_count
+    weights = [float(w) for w in weights]
+    if len(weights) != style_count:
+        raise UserError(f"style weights: {len(weights)} weights for {style_count} styles")
+    if any(w < 0 for w in weights) or sum(weights) <= 0:
+        raise UserError(f"style weights must be >= 0 with a positive sum, got {','.join(f'{w:g}' for w in weights)}")
+    total = sum(weights)
+    return [w / total for w in weights]
+
+
+def check_size(size: int, what: str) -> int:
+    if int(size) != size or size < 0:
+        raise UserError(f"{what} must be an integer >= 0 (0 keeps the original size), got {size}")
+    return int(size)

@@ -1,0 +1,156 @@
+"""Video in and out, frame by frame, through ffmpeg (the optional `video` extra: imageio-ffmpeg).
+
+Frames are read as RGB uint8, handed to a function in batches, and written to one or
+more outputs at the input's frame rate (no audio): the output has the input's frame
+count and duration. Outputs are written to temporary files and renamed at the end, so
+a failed or interrupted run leaves no partial video. No TensorFlow here.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from adain.errors import UserError
+
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
+INSTALL_HINT = "video needs the codec library: pip install 'adain[video]' (imageio-ffmpeg)"
+
+
+def is_video(path: str | os.PathLike) -> bool:
+    return Path(path).suffix.lower() in VIDEO_EXTENSIONS
+
+
+def _ffmpeg():
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise UserError(INSTALL_HINT) from None
+    return imageio_ffmpeg
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    width: int
+    height: int
+    fps: float
+    frames: int
+
+
+def probe(path: str | os.PathLike) -> VideoInfo:
+    """Size, frame rate and exact frame count (ffmpeg decodes the stream once, without us)."""
+    ffmpeg = _ffmpeg()
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"video not found: {path}")
+    try:
+        reader = ffmpeg.read_frames(str(path))
+        meta = next(reader)
+        reader.close()
+        frames, _ = ffmpeg.count_frames_and_secs(str(path))
+    except (OSError, RuntimeError, StopIteration, ValueError) as exc:
+        raise UserError(f"cannot read video {path}: {str(exc).strip().splitlines()[0] if str(exc) else exc}") from None
+    width, height = meta["size"]
+    if not frames or not meta.get("fps"):
+        raise UserError(f"cannot read video {path}: no video frames")
+    return VideoInfo(int(width), int(height), float(meta["fps"]), int(frames))
+
+
+def read_frames(path: str | os.PathLike) -> Iterator[np.ndarray]:
+    """RGB uint8 [H, W, 3] frames."""
+    reader = _ffmpeg().read_frames(str(path))
+    meta = next(reader)
+    width, height = meta["size"]
+    try:
+        for buffer in reader:
+            yield np.frombuffer(buffer, np.uint8).reshape(height, width, 3)
+    finally:
+        reader.close()
+
+
+def batches(frames: Iterator[np.ndarray], size: int) -> Iterator[np.ndarray]:
+    batch = []
+    for frame in frames:
+        batch.append(frame)
+        if len(batch) == size:
+            yield np.stack(batch)
+            batch = []
+    if batch:
+        yield np.stack(batch)
+
+
+class VideoWriter:
+    """H.264 writer of RGB uint8 frames at a fixed frame rate, committed atomically by `commit()`.
+
+    Any size is kept exactly (no macro-block resizing): odd sizes use yuv444p, which 4:2:0 cannot hold.
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float, quality: float = 8.0) -> None:
+        self.path, self.fps, self.quality = Path(path), fps, quality
+        self._writer = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.", suffix=self.path.suffix)
+        except OSError as exc:
+            raise UserError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+        os.close(fd)
+        self.tmp = Path(tmp)
+
+    def write(self, frame: np.ndarray) -> None:
+        frame = np.ascontiguousarray(frame, np.uint8)
+        if self._writer is None:
+            height, width = frame.shape[:2]
+            pix_fmt = "yuv420p" if height % 2 == 0 and width % 2 == 0 else "yuv444p"
+            self._writer = _ffmpeg().write_frames(
+                str(self.tmp), (width, height), fps=self.fps, quality=self.quality, codec="libx264",
+                pix_fmt_out=pix_fmt, macro_block_size=1, ffmpeg_log_level="error",
+            )  # fmt: skip
+            self._writer.send(None)
+        self._writer.send(frame.tobytes())
+
+    def commit(self) -> Path:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        os.chmod(self.tmp, 0o644)
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        if self._writer is not None:
+            try:
+                self._writer.close()
+            except Exception:  # noqa: BLE001 - already failing; the temp file goes either way
+                pass
+            self._writer = None
+        self.tmp.unlink(missing_ok=True)
+
+
+def transform_video(source: str | os.PathLike, outputs: Sequence[str | os.PathLike],
+                    transform: Callable[[np.ndarray], Sequence[np.ndarray]], batch_size: int = 4,
+                    description: str = "video") -> list[Path]:  # fmt: skip
+    """Run `transform` over batches of frames ([N, H, W, 3] -> one [N, h, w, 3] batch per output), writing each
+    output video at the source's frame rate. One pass over the source serves every output."""
+    info = probe(source)
+    writers: list[VideoWriter] = []
+    try:
+        for path in outputs:
+            writers.append(VideoWriter(path, info.fps))
+        with tqdm(total=info.frames, unit="frame", desc=description, dynamic_ncols=True, disable=None) as bar:
+            for frames in batches(read_frames(source), batch_size):
+                results = transform(frames)
+                for writer, result in zip(writers, results, strict=True):
+                    for frame in result:
+                        writer.write(frame)
+                bar.update(len(frames))
+        return [writer.commit() for writer in writers]
+    except BaseException:
+        for writer in writers:
+            writer.discard()
+        raise
