@@ -20,7 +20,7 @@ weights: setup  ## fetch + decode VGG-19 ImageNet weights once (cached in ~/.cac
 demo: weights  ## train configs/demo.yaml on scikit-image's images, then stylize a grid
 	$(PY) train.py --config configs/demo.yaml
 	$(PY) infer.py --checkpoint checkpoints/demo --content data/demo/content --style data/demo/style \
-		--output outputs/demo --grid outputs/demo/grid.jpg
+		--content-size 256 --style-size 256 --output outputs/demo --grid outputs/demo/grid.jpg
 	@echo
 	@echo "Grid of stylized pairs:  outputs/demo/grid.jpg   (rows: content, columns: style)"
 	@echo "Training curves:         $(VENV)/bin/tensorboard --logdir checkpoints/demo/logs"
