@@ -21,7 +21,8 @@ contact sheet (styles across the top, contents down the side)."""
 EXAMPLES = """examples:
   python infer.py --checkpoint checkpoints/demo --content photo.jpg --style art.jpg --output out.jpg
   python infer.py --checkpoint checkpoints/demo --content photo.jpg --style art.jpg --output out.jpg --alpha 0.5
-  python infer.py --checkpoint checkpoints/demo --content photos/ --style paintings/ --output outputs/ --grid grid.jpg"""
+  python infer.py --checkpoint checkpoints/demo --content photos/ --style paintings/ --output outputs/ --grid grid.jpg
+  python infer.py --method gatys --content photo.jpg --style art.jpg --output out.jpg --content-size 256"""
 
 
 def expand_images(spec: str, what: str) -> list[Path]:
@@ -50,7 +51,9 @@ def parse_alpha(text: str) -> float:
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="infer.py", description=DESCRIPTION, epilog=EXAMPLES)
-    parser.add_argument("--checkpoint", required=True, help="run directory from train.py (or a decoder .keras file)")
+    parser.add_argument("--method", choices=("adain", "gatys"), default="adain",
+                        help="adain: a trained decoder (fast); gatys: optimise the pixels (slow, no training)")  # fmt: skip
+    parser.add_argument("--checkpoint", help="run directory from train.py (or a decoder .keras file); adain only")
     parser.add_argument("--content", required=True, help="content image, directory or glob")
     parser.add_argument("--style", required=True, help="style image, directory or glob")
     parser.add_argument("--output", required=True, help="output image file (one pair) or directory (several)")
@@ -60,11 +63,20 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--ext", default="jpg", help="output extension when writing into a directory")
     parser.add_argument("--grid", help="also write a contact sheet of all pairs to this image file")
     parser.add_argument("--vgg-weights", help="VGG-19 weights file (default: as the run was trained)")
+    from adain.gatys import add_arguments
+
+    add_arguments(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.method == "gatys":
+        from adain.gatys import run_cli
+
+        return run_cli(args)
+    if not args.checkpoint:
+        raise UserError("--checkpoint is required for --method adain (or use --method gatys)")
     alpha = parse_alpha(args.alpha)
     contents = expand_images(args.content, "content")
     styles = expand_images(args.style, "style")

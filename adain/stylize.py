@@ -15,17 +15,17 @@ import tensorflow as tf
 import yaml
 from PIL import Image
 
+from adain.config import run_model_config
 from adain.errors import UserError
 from adain.images import load_image, to_rgb_uint8, to_uint8
-from adain.model import AdaINModel, build_decoder, build_vgg19_encoder, pad_to_multiple
+from adain.model import AdaINModel, build_configured_encoder, build_decoder, pad_to_multiple
 from adain.preprocess import resize_smaller_side
 from adain.train import CHECKPOINT_DIR, CONFIG_FILE, DECODER_FILE
-from adain.weights import load_vgg19_weights
 
 ImageLike = str | os.PathLike | Image.Image | np.ndarray
 
 IMAGE_BATCH = tf.TensorSpec([None, None, None, 3], tf.float32)
-FEATURE_BATCH = tf.TensorSpec([None, None, None, 512], tf.float32)
+FEATURE_BATCH = tf.TensorSpec([None, None, None, None], tf.float32)  # channels: the content layer's
 SCALAR = tf.TensorSpec([], tf.float32)
 SIZE = tf.TensorSpec([], tf.int32)
 
@@ -56,7 +56,7 @@ def load_decoder(run_dir: str | os.PathLike) -> keras.Model:
     latest = tf.train.latest_checkpoint(str(run_dir / CHECKPOINT_DIR))
     if latest is None:
         raise UserError(f"no trained decoder in {run_dir} (expected {DECODER_FILE} or {CHECKPOINT_DIR}/)")
-    decoder = build_decoder()
+    decoder = build_decoder(content_layer=run_model_config(run_dir).content_layer)
     tf.train.Checkpoint(decoder=decoder).restore(latest).expect_partial()
     return decoder
 
@@ -83,8 +83,8 @@ class Stylizer:
     @classmethod
     def from_checkpoint(cls, run_dir: str | os.PathLike, vgg_weights: str | None = None) -> Stylizer:
         decoder = load_decoder(run_dir)
-        weights = load_vgg19_weights(vgg_weights or run_vgg_weights(run_dir))
-        return cls(AdaINModel(build_vgg19_encoder(weights), decoder))
+        encoder, _ = build_configured_encoder(run_model_config(run_dir), vgg_weights)  # as the run was trained
+        return cls(AdaINModel(encoder, decoder))
 
     def _decode_features(self, content_features, style_features, alpha, height, width):
         target = self.model.decode_target(content_features, style_features, alpha)

@@ -19,8 +19,7 @@ from tqdm.auto import tqdm
 
 from adain.config import Config, save_config
 from adain.data import preview_images, training_dataset
-from adain.model import AdaINModel, build_decoder, build_vgg19_encoder
-from adain.weights import load_vgg19_weights
+from adain.model import AdaINModel, build_configured_encoder, build_decoder
 
 DECODER_FILE = "decoder.keras"
 CONFIG_FILE = "config.yaml"
@@ -29,10 +28,9 @@ LOG_DIR = "logs"
 
 
 def build_model(config: Config) -> AdaINModel:
-    weights = load_vgg19_weights(config.model.vgg_weights, verbose=True)
-    model = AdaINModel(
-        build_vgg19_encoder(weights), build_decoder(), config.train.content_weight, config.train.style_weight
-    )
+    encoder, style_indices = build_configured_encoder(config.model, verbose=True)
+    model = AdaINModel(encoder, build_decoder(content_layer=config.model.content_layer), config.train.content_weight,
+                       config.train.style_weight, config.train.tv_weight, style_indices)  # fmt: skip
     schedule = keras.optimizers.schedules.InverseTimeDecay(
         config.train.learning_rate, decay_steps=1, decay_rate=config.train.lr_decay
     )
@@ -142,6 +140,10 @@ def train(config: Config) -> Path:
     )
     if manager.latest_checkpoint:
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    elif config.train.init_from:  # fine-tuning: a fresh run starts from another run's decoder
+        from adain.normalization import init_decoder_from
+
+        init_decoder_from(model.decoder, config.train.init_from, config.model)
     start = current_step(model)
     total = config.train.steps
     save_config(config, run_dir / CONFIG_FILE)
@@ -165,6 +167,10 @@ def train(config: Config) -> Path:
             ),  # fmt: skip
             CheckpointEvery(manager, config.train.checkpoint_every),
         ]
+        if config.train.eval_every:  # held-out evaluation: eval/ scalars and sheet (adain/evaluate.py)
+            from adain.evaluate import EvaluationCallback
+
+            callbacks.append(EvaluationCallback.from_config(config, run_dir / LOG_DIR))
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             model.fit(dataset, epochs=1, steps_per_epoch=total - start, verbose=0, shuffle=False, callbacks=callbacks)
