@@ -8,6 +8,8 @@ L-BFGS-B through SciPy), clipped to 0..255, from the content image, noise, or a 
 
 It is slow (hundreds of VGG forward and backward passes per image) and needs no training: the
 quality reference every feed-forward method is compared with (`python -m adain.evaluate --gatys`).
+With `style_statistic="mean_std"` and `content_target="adain"` at block4_conv1 it optimises the AdaIN
+paper's training objective instead: per image, what a perfectly trained decoder would output.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from adain.weights import VGG19_CONV_LAYERS, Weights
 GATYS_CONTENT_LAYER = "block4_conv2"  # relu4_2
 GATYS_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 INITS = ("content", "noise", "mix")
+STYLE_STATISTICS = ("gram", "mean_std")
+CONTENT_TARGETS = ("content", "adain")
 OPTIMIZERS = ("adam", "lbfgs")
 
 
@@ -47,6 +51,9 @@ class GatysSettings:
     normalization: str = "per_channel"  # VGG normalisation (adain/normalization.py), as in the paper
     seed: int = 0
     save_every: int = 0  # call the save hook every N iterations (0: never)
+    # The AdaIN paper's objective instead (mean_std + adain at block4_conv1): what a perfect decoder would output.
+    style_statistic: str = "gram"  # gram | mean_std (channel means and stds, as in AdaIN's style loss)
+    content_target: str = "content"  # content | adain (AdaIN(content, style) features at the content layer)
 
     def validate(self) -> GatysSettings:
         from adain.normalization import check_normalization
@@ -77,6 +84,10 @@ class GatysSettings:
             raise UserError(f"gatys: init must be one of {', '.join(INITS)}, got '{self.init}'")
         if not 0.0 <= self.noise_ratio <= 1.0:
             raise UserError(f"gatys: noise ratio must be in [0, 1], got {self.noise_ratio}")
+        if self.style_statistic not in STYLE_STATISTICS:
+            raise UserError(f"gatys: style statistic must be one of {', '.join(STYLE_STATISTICS)}")
+        if self.content_target not in CONTENT_TARGETS:
+            raise UserError(f"gatys: content target must be one of {', '.join(CONTENT_TARGETS)}")
         if self.save_every < 0:
             raise UserError(f"gatys: save every must be >= 0, got {self.save_every}")
         check_normalization(self.normalization)
@@ -94,6 +105,18 @@ class GatysResult:
     final: dict[str, float]  # loss terms of the returned image
     history: list[dict[str, float]] = field(default_factory=list)  # per iteration, before its update
     seconds: float = 0.0
+
+
+def style_statistic(features, kind: str = "gram"):
+    """Gram matrix [C, C], or channel means and stds stacked [2, C]: what the style loss compares."""
+    import tensorflow as tf
+
+    from adain.layers import channel_mean_std
+
+    if kind == "gram":
+        return gram_matrix(features)
+    mean, std = channel_mean_std(features)
+    return tf.concat([tf.reshape(mean, [1, -1]), tf.reshape(std, [1, -1])], axis=0)
 
 
 def gram_matrix(features):
@@ -136,10 +159,15 @@ class Gatys:
         return list(features) if isinstance(features, (list, tuple)) else [features]
 
     def targets(self, content, style) -> tuple:
-        """(content features, style Gram matrices): what the image is optimised towards."""
+        """(content target, style statistics): what the image is optimised towards."""
+        from adain.layers import adaptive_instance_norm
+
         content_features = self._features(content)[self._content_index]
         style_features = self._features(style)
-        return content_features, tuple(gram_matrix(style_features[i]) for i in self._style_indices)
+        if self.settings.content_target == "adain":
+            content_features = adaptive_instance_norm(content_features, style_features[self._content_index])
+        kind = self.settings.style_statistic
+        return content_features, tuple(style_statistic(style_features[i], kind) for i in self._style_indices)
 
     def loss_terms(self, image, content_target, style_grams) -> dict:
         from adain import losses
@@ -148,7 +176,8 @@ class Gatys:
         content = losses.mse(features[self._content_index], content_target)
         style = 0.0
         for weight, index, target in zip(self._layer_weights, self._style_indices, style_grams, strict=True):
-            style = style + weight * losses.mse(gram_matrix(features[index]), target)
+            statistic = style_statistic(features[index], self.settings.style_statistic)
+            style = style + weight * losses.mse(statistic, target)
         s = self.settings
         total = s.content_weight * content + s.style_weight * style
         terms = {"content": content, "style": style}
@@ -208,6 +237,7 @@ class Gatys:
             if on_save is not None and s.save_every and step % s.save_every == 0 and step < s.iterations:
                 on_save(step, to_uint8(x[0]))
 
+        initial = evaluate(image)[0]
         try:
             if s.optimizer == "adam":
                 image = self._adam(image, evaluate, after_iteration)
@@ -216,7 +246,6 @@ class Gatys:
         finally:
             bar.close()
         image = np.clip(image, 0.0, 255.0)
-        initial = history[0] if history else evaluate(self.initial_image(content)[None])[0]
         final = evaluate(image)[0]
         return GatysResult(to_uint8(image[0]), initial, final, history, time.perf_counter() - start)
 
@@ -282,6 +311,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--vgg-normalization", choices=("none", "per_channel"), default=defaults.normalization)
     group.add_argument("--save-every", type=int, default=0, help="also write the image every N iterations")
     group.add_argument("--seed", type=int, default=defaults.seed, help="noise seed")
+    group.add_argument("--style-statistic", choices=STYLE_STATISTICS, default=defaults.style_statistic,
+                       help="gram (Gatys et al.) or mean_std (AdaIN's style loss)")  # fmt: skip
+    group.add_argument("--content-target", choices=CONTENT_TARGETS, default=defaults.content_target,
+                       help="content: the content's features; adain: AdaIN(content, style) features")  # fmt: skip
 
 
 def _floats(text: str, what: str) -> list[float]:
@@ -298,6 +331,7 @@ def settings_from_args(args: argparse.Namespace) -> GatysSettings:
         layer_weights=_floats(args.layer_weights, "--layer-weights") if args.layer_weights else None,
         tv_weight=args.tv_weight, optimizer=args.optimizer, learning_rate=args.learning_rate, init=args.init,
         noise_ratio=args.noise_ratio, normalization=args.vgg_normalization, seed=args.seed, save_every=args.save_every,
+        style_statistic=args.style_statistic, content_target=args.content_target,
     ).validate()  # fmt: skip
 
 

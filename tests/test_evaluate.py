@@ -94,3 +94,27 @@ def test_bad_input_exits_2(shared_data, tmp_path, args, message):
                         "--style", str(shared_data / "style"), "--output", str(tmp_path / "r"), *args)  # fmt: skip
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert message in result.stderr.strip().splitlines()[-1]
+
+
+def test_other_layers_and_tv_train_stylize_and_evaluate_on_the_fixed_metric(shared_data, tmp_path):
+    """A relu3_1 decoder with two style layers and TV: trains, stylizes, and scores on the same relu1..4_1 metric."""
+    config = write_small_config(tmp_path / "c.yaml", tmp_path / "run", shared_data / "content", shared_data / "style",
+                                steps=2, tv_weight=1e-3)  # fmt: skip
+    overrides = [
+        "--set",
+        "model.content_layer=block3_conv1",
+        "--set",
+        "model.style_layers=[block1_conv1, block2_conv1]",
+    ]
+    result = run_script("train.py", "--config", str(config), *overrides)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert event_steps(tmp_path / "run" / "logs", "loss/tv") == [1, 2]
+    report = tmp_path / "report"
+    result = run_evaluate("--checkpoint", str(tmp_path / "run"), "--content", str(shared_data / "content" / "cornell.jpg"),
+                          "--style", str(shared_data / "style" / "mondrian.jpg"), "--output", str(report),
+                          "--size", "37", "--style-size", "40")  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    pair = json.loads((report / "report.json").read_text())["methods"]["run"]["pairs"][0]
+    assert list(pair["style_layers"]) == ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1"]
+    written = Image.open(report / "run" / "cornell_stylized_mondrian.jpg")
+    assert min(written.size) == 37

@@ -51,6 +51,17 @@ def test_lbfgs_and_noise_init_lower_the_loss(normalised_weights, shared_data):
     assert result.image.shape == content.shape
 
 
+def test_the_adain_objective_can_be_optimised_per_image(normalised_weights, shared_data):
+    """mean/std statistics and the AdaIN target: the per-image optimum of the decoder's training loss."""
+    content = square(shared_data / "content" / "modern.jpg", 48)
+    style = square(shared_data / "style" / "trial.jpg", 48)
+    settings = GatysSettings(iterations=20, content_layer="block2_conv1", style_layers=("block1_conv1", "block2_conv1"),
+                             style_statistic="mean_std", content_target="adain", learning_rate=8.0)  # fmt: skip
+    result = Gatys(normalised_weights, settings).stylize(content, style, progress=False)
+    assert result.initial["content"] > 0  # the target is AdaIN(content, style), not the content itself
+    assert result.final["total"] < 0.5 * result.initial["total"]
+
+
 def test_infer_method_gatys_writes_content_sized_images(shared_data, tmp_path):
     content = shared_data / "content" / "flowers.jpg"
     out = tmp_path / "out.png"
