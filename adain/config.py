@@ -48,6 +48,12 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     vgg_weights: str | None = None  # explicit VGG-19 weights file; else env ADAIN_VGG_WEIGHTS, caches, download
+    # none | per_channel: filters rescaled to mean activation 1 (adain/normalization.py, docs/quality.md)
+    vgg_normalization: str = "none"
+    content_layer: str = "block4_conv1"  # where AdaIN acts and the decoder starts (relu4_1)
+    style_layers: list[str] = field(
+        default_factory=lambda: ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1"]
+    )  # relu1_1..relu4_1
 
 
 @dataclass
@@ -64,6 +70,19 @@ class TrainConfig:
     image_every: int = 1000
     jit_compile: bool | None = None  # XLA for the training step; null: Keras' auto (on with a GPU, off on CPU)
     mixed_precision: str = "auto"  # float32 | mixed_float16 | mixed_bfloat16 | auto (see adain.precision)
+    tv_weight: float = 0.0  # total-variation loss weight (0: off)
+    eval_every: int = 0  # evaluate on the held-out `eval` set every N steps (0: off)
+    init_from: str | None = None  # start the decoder from another run (dir or decoder .keras): fine-tuning
+
+
+@dataclass
+class EvalConfig:
+    """A fixed held-out set for evaluation during training (adain/evaluate.py)."""
+
+    content: str | None = None  # folder, file or glob of content images
+    style: str | None = None  # folder, file or glob of style images
+    size: int = 128  # smaller side of content and style images
+    max_images: int = 4  # first N (sorted) of each: N x N pairs
 
 
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
@@ -86,6 +105,7 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     distribute: DistributeConfig = field(default_factory=DistributeConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
 
 # ---------------------------------------------------------------------------
@@ -104,6 +124,10 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             return None
         inner = [a for a in args if a is not type(None)]
         return _coerce(value, inner[0], where)
+    if origin is list:
+        if not isinstance(value, list):
+            raise UserError(f"config: {where} must be a list, got {value!r}")
+        return [_coerce(item, typing.get_args(tp)[0], f"{where}[{i}]") for i, item in enumerate(value)]
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise UserError(f"config: {where} must be a mapping, got {type(value).__name__}")
@@ -249,7 +273,61 @@ def validate(config: Config) -> None:
     _positive(train.lr_decay, "train.lr_decay", allow_zero=True)
     _positive(train.content_weight, "train.content_weight", allow_zero=True)
     _positive(train.style_weight, "train.style_weight", allow_zero=True)
+    _positive(train.tv_weight, "train.tv_weight", allow_zero=True)
+    _positive(train.eval_every, "train.eval_every", allow_zero=True)
+    if train.init_from is not None and not Path(train.init_from).exists():
+        raise UserError(f"config: train.init_from: not found: {train.init_from}")
+    validate_model(config.model)
+    validate_eval(config.eval, train.eval_every)
     validate_distribute(config.distribute)
+
+
+def validate_model(model: ModelConfig) -> None:
+    from adain.weights import VGG19_CONV_LAYERS
+
+    if model.vgg_normalization not in ("none", "per_channel"):
+        raise UserError(
+            f"config: model.vgg_normalization must be 'none' or 'per_channel', got '{model.vgg_normalization}'"
+        )
+    adain_layers = [name for name in VGG19_CONV_LAYERS if not name.startswith("block5")]  # padding: stride 8
+    if model.content_layer not in adain_layers:
+        raise UserError(f"config: model.content_layer must be a VGG-19 conv layer of blocks 1-4 (e.g. block4_conv1), "
+                        f"got '{model.content_layer}'")  # fmt: skip
+    if not model.style_layers:
+        raise UserError("config: model.style_layers must name at least one layer")
+    for name in model.style_layers:
+        if name not in VGG19_CONV_LAYERS:
+            raise UserError(f"config: model.style_layers: unknown VGG-19 layer '{name}' (e.g. block1_conv1)")
+        if VGG19_CONV_LAYERS.index(name) > VGG19_CONV_LAYERS.index(model.content_layer):
+            raise UserError(f"config: model.style_layers: {name} is deeper than model.content_layer "
+                            f"{model.content_layer} (the encoder stops there)")  # fmt: skip
+
+
+def validate_eval(evaluation: EvalConfig, every: int) -> None:
+    _positive(evaluation.max_images, "eval.max_images")
+    if evaluation.size < 16:
+        raise UserError(f"config: eval.size must be at least 16, got {evaluation.size}")
+    if every and not (evaluation.content and evaluation.style):
+        raise UserError("config: train.eval_every needs a held-out set: set eval.content and eval.style")
+
+
+CONFIG_FILE_NAME = "config.yaml"  # a run's resolved config (adain.train.CONFIG_FILE)
+
+
+def run_model_config(run_dir: str | os.PathLike) -> ModelConfig:
+    """The model section a run was trained with (defaults when the run has no config.yaml).
+
+    Runs saved before `vgg_normalization` existed were trained without normalisation.
+    """
+    config_file = Path(run_dir) / CONFIG_FILE_NAME
+    if not config_file.is_file():
+        return ModelConfig()
+    section = (yaml.safe_load(config_file.read_text()) or {}).get("model") or {}
+    section.setdefault("vgg_normalization", "none")
+    section = {key: value for key, value in section.items() if key in {f.name for f in dataclasses.fields(ModelConfig)}}
+    model = _from_dict(ModelConfig, section, "model")
+    validate_model(model)
+    return model
 
 
 def validate_distribute(dist: DistributeConfig) -> None:

@@ -54,13 +54,16 @@ EXAMPLES = """examples:
   python infer.py --checkpoint checkpoints/demo --content photo.jpg --style a.jpg b.jpg --mask mask.png --output masked.jpg
   python infer.py --checkpoint checkpoints/demo --content photo.jpg --style art.jpg --preserve-color --output out.jpg
   python infer.py --checkpoint checkpoints/demo --content photos/ --style paintings/ --output outputs/ --grid grid.jpg
-  python infer.py --checkpoint checkpoints/demo --content clip.mp4 --style art.jpg --output clip_art.mp4"""
+  python infer.py --checkpoint checkpoints/demo --content clip.mp4 --style art.jpg --output clip_art.mp4
+  python infer.py --method gatys --content photo.jpg --style art.jpg --output out.jpg --content-size 256"""
 
 
 def build_parser() -> ArgumentParser:
     parser = ArgumentParser(prog="infer.py", description=DESCRIPTION, epilog=EXAMPLES)
+    parser.add_argument("--method", choices=("adain", "gatys"), default="adain",
+                        help="adain: a trained decoder (fast); gatys: optimise the pixels (slow, no training)")  # fmt: skip
     parser.add_argument(
-        "--checkpoint", required=True, metavar="RUN_DIR", help="run directory from train.py (or a decoder .keras file)"
+        "--checkpoint", metavar="RUN_DIR", help="run directory from train.py (or a decoder .keras file); adain only"
     )
     parser.add_argument(
         "--content", required=True, nargs="+", metavar="PATH", help="content images/videos, directories or globs"
@@ -102,6 +105,9 @@ def build_parser() -> ArgumentParser:
         help="stylize images with a side above SIZE in overlapping tiles (multiple of 8, >= 256): memory bounded "
         "by the tile, not the image; AdaIN statistics still from the whole image",
     )  # fmt: skip
+    from adain.gatys import add_arguments
+
+    add_arguments(parser)
     return parser
 
 
@@ -257,6 +263,12 @@ def make_plan(args) -> Plan:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.method == "gatys":
+        from adain.gatys import run_cli
+
+        return run_cli(args)
+    if not args.checkpoint:
+        raise UserError("--checkpoint is required for --method adain (or use --method gatys)")
     plan = make_plan(args)
 
     from adain.stylize import Stylizer

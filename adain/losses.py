@@ -26,3 +26,10 @@ def style_loss(output_features: Sequence, style_features: Sequence):
         style_mean, style_std = channel_mean_std(style)
         total = total + mse(output_mean, style_mean) + mse(output_std, style_std)
     return total
+
+
+def total_variation(images):
+    """Mean squared difference of neighbouring pixels: a smoothness prior against high-frequency noise."""
+    dy = images[:, 1:, :, :] - images[:, :-1, :, :]
+    dx = images[:, :, 1:, :] - images[:, :, :-1, :]
+    return ops.mean(ops.square(dy)) + ops.mean(ops.square(dx))

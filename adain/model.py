@@ -9,6 +9,7 @@ import tensorflow as tf
 from keras import layers, ops
 
 from adain import losses
+from adain.config import ModelConfig
 from adain.distribute import PrebuiltFit, scale_loss, step_logs
 from adain.layers import AdaIN, ReflectionConv2D, VGGPreprocess, adaptive_instance_norm
 from adain.weights import VGG19_CONV_LAYERS, Weights
@@ -16,6 +17,9 @@ from adain.weights import VGG19_CONV_LAYERS, Weights
 # relu1_1, relu2_1, relu3_1, relu4_1: Keras names a conv layer's ReLU output after the conv.
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
 CONTENT_LAYER = "block4_conv1"
+VGG19_CHANNELS = {
+    name: {"1": 64, "2": 128, "3": 256}.get(name[5], 512) for name in VGG19_CONV_LAYERS
+}  # output channels of each conv layer
 # The encoder downsamples 3 times before relu4_1; inputs are padded to a multiple of this.
 ENCODER_STRIDE = 8
 
@@ -48,32 +52,47 @@ def build_vgg19_encoder(
     return encoder
 
 
-def build_decoder(name: str = "decoder", dtype: str | None = None) -> keras.Sequential:
-    """Mirror of the encoder up to relu4_1: reflection-padded convs, nearest upsampling, no norm layers.
+def build_decoder(
+    name: str = "decoder", content_layer: str = CONTENT_LAYER, dtype: str | None = None
+) -> keras.Sequential:
+    """Mirror of the encoder up to `content_layer`: reflection-padded convs, nearest upsampling, no norm layers.
 
-    Output: RGB in 0..255 units, unclipped (clipping happens when images are written), always float32:
-    under a mixed policy (`dtype`) the last 64->3 conv (0.4% of the FLOPs) runs in float32 too.
+    For relu4_1 that is the paper's decoder (conv1..conv9). Output: RGB in 0..255 units, unclipped (clipping
+    happens when images are written), always float32: under a mixed policy (`dtype`) the last conv (0.4% of
+    the FLOPs) runs in float32 too.
     """
     last_dtype = "float32" if dtype is not None and str(dtype).startswith("mixed") else dtype
+    mirrored = list(reversed(VGG19_CONV_LAYERS[: VGG19_CONV_LAYERS.index(content_layer) + 1]))
+    stack: list = [keras.Input((None, None, VGG19_CHANNELS[content_layer]), name="features")]
+    ups = 0
+    for index, layer_name in enumerate(mirrored, start=1):
+        last = index == len(mirrored)
+        filters = 3 if last else VGG19_CHANNELS[mirrored[index]]
+        stack.append(ReflectionConv2D(filters, 3, activation=None if last else "relu", name=f"conv{index}",
+                                      dtype=last_dtype if last else dtype))  # fmt: skip
+        if layer_name.endswith("_conv1") and not last:  # undo the pooling in front of this block
+            ups += 1
+            stack.append(layers.UpSampling2D(2, interpolation="nearest", name=f"up{ups}", dtype=dtype))
+    return keras.Sequential(stack, name=name)
 
-    def conv(filters: int, index: int, activation: str | None = "relu") -> ReflectionConv2D:
-        return ReflectionConv2D(
-            filters, 3, activation=activation, name=f"conv{index}", dtype=last_dtype if index == 9 else dtype
-        )
 
-    return keras.Sequential(
-        [
-            keras.Input((None, None, 512), name="features"),
-            conv(256, 1),
-            layers.UpSampling2D(2, interpolation="nearest", name="up1", dtype=dtype),
-            conv(256, 2), conv(256, 3), conv(256, 4), conv(128, 5),
-            layers.UpSampling2D(2, interpolation="nearest", name="up2", dtype=dtype),
-            conv(128, 6), conv(64, 7),
-            layers.UpSampling2D(2, interpolation="nearest", name="up3", dtype=dtype),
-            conv(64, 8), conv(3, 9, activation=None),
-        ],
-        name=name,
-    )  # fmt: skip
+def adain_encoder_layers(style_layers: Sequence[str] = STYLE_LAYERS, content_layer: str = CONTENT_LAYER
+                         ) -> tuple[list[str], list[int]]:  # fmt: skip
+    """Encoder outputs for AdaIN (style and content layers by depth, content last) and the style ones' indices."""
+    outputs = sorted({*style_layers, content_layer}, key=VGG19_CONV_LAYERS.index)
+    if outputs[-1] != content_layer:
+        raise ValueError(f"style layers must not be deeper than the content layer {content_layer}")
+    return outputs, [outputs.index(name) for name in style_layers]
+
+
+def build_configured_encoder(model: ModelConfig, vgg_weights: str | None = None, verbose: bool = False,
+                             dtype: str | None = None) -> tuple[keras.Model, list[int]]:  # fmt: skip
+    """The encoder a config asks for (weights, normalisation, layers) and the indices of its style outputs."""
+    from adain.normalization import encoder_weights
+
+    weights = encoder_weights(vgg_weights or model.vgg_weights, model.vgg_normalization, verbose=verbose)
+    outputs, style_indices = adain_encoder_layers(model.style_layers, model.content_layer)
+    return build_vgg19_encoder(weights, outputs, dtype=dtype), style_indices
 
 
 def pad_to_multiple(images, multiple: int = ENCODER_STRIDE):
@@ -88,16 +107,21 @@ class AdaINModel(PrebuiltFit, keras.Model):
     """Encoder + AdaIN + decoder. `fit()` trains the decoder; calling it stylizes."""
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, content_weight: float = 1.0,
-                 style_weight: float = 10.0, **kwargs) -> None:  # fmt: skip
+                 style_weight: float = 10.0, tv_weight: float = 0.0, style_indices: Sequence[int] | None = None,
+                 **kwargs) -> None:  # fmt: skip
         super().__init__(**kwargs)
         self.encoder = encoder
         self.decoder = decoder
         self.adain = AdaIN(name="adain")
         self.content_weight = content_weight
         self.style_weight = style_weight
+        self.tv_weight = tv_weight
+        # Which encoder outputs the style loss uses (all by default); the last output is the content layer.
+        self.style_indices = list(range(len(encoder.outputs))) if style_indices is None else list(style_indices)
 
     def encode(self, images) -> list:
-        return self.encoder(images, training=False)
+        features = self.encoder(images, training=False)
+        return list(features) if isinstance(features, (list, tuple)) else [features]  # one-output encoders
 
     def decode_target(self, content_features, style_features, alpha=1.0):
         """AdaIN target blended with the content features: alpha=0 keeps content, 1 is full style."""
@@ -131,12 +155,20 @@ class AdaINModel(PrebuiltFit, keras.Model):
             output = self.decoder(target, training=True)
             output_features = self.encode_float32(output)
             content_loss = losses.content_loss(output_features[-1], target)
-            style_loss = losses.style_loss(output_features, style_features)
+            style_loss = losses.style_loss(
+                [output_features[i] for i in self.style_indices], [style_features[i] for i in self.style_indices]
+            )
             total = self.content_weight * content_loss + self.style_weight * style_loss
+            if self.tv_weight:
+                tv_loss = losses.total_variation(output)
+                total = total + self.tv_weight * tv_loss
             # Under tf.distribute the optimizer SUMs gradients over replicas: scale to the global-batch mean;
             # then identity unless the optimizer is a LossScaleOptimizer (mixed_float16), which unscales in apply().
             scaled = self.optimizer.scale_loss(scale_loss(total))
         variables = self.decoder.trainable_variables
         gradients = tape.gradient(scaled, variables)
         self.optimizer.apply(gradients, variables)
-        return step_logs({"loss": total, "content_loss": content_loss, "style_loss": style_loss})
+        logs = {"loss": total, "content_loss": content_loss, "style_loss": style_loss}
+        if self.tv_weight:
+            logs["tv_loss"] = tv_loss
+        return step_logs(logs)

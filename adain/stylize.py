@@ -16,26 +16,25 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
-import yaml
 from PIL import Image
 
 from adain.color import match_color
+from adain.config import run_model_config
 from adain.controls import blended_target, masked_target, region_weights, style_statistics
 from adain.errors import UserError
 from adain.images import load_image, to_rgb_uint8, to_uint8
 from adain.masks import MaskLike, check_mask_count, mask_regions
-from adain.model import AdaINModel, build_decoder, build_vgg19_encoder, pad_to_multiple
+from adain.model import AdaINModel, build_configured_encoder, build_decoder, pad_to_multiple
 from adain.options import check_alpha, check_size, normalize_weights
 from adain.preprocess import center_crop, resize_smaller_side
 from adain.tiling import TiledStylizer, as_image_array
-from adain.train import CHECKPOINT_DIR, CONFIG_FILE, DECODER_FILE
-from adain.weights import load_vgg19_weights
+from adain.train import CHECKPOINT_DIR, DECODER_FILE
 
 ImageLike = str | os.PathLike | Image.Image | np.ndarray
 
 IMAGE_BATCH = tf.TensorSpec([None, None, None, 3], tf.float32)
-FEATURE_BATCH = tf.TensorSpec([None, None, None, 512], tf.float32)
-STATISTICS = tf.TensorSpec([None, None, 512], tf.float32)  # [N or 1, K styles, C]
+FEATURE_BATCH = tf.TensorSpec([None, None, None, None], tf.float32)  # channels: the content layer's
+STATISTICS = tf.TensorSpec([None, None, None], tf.float32)  # [N or 1, K styles, C]
 WEIGHTS = tf.TensorSpec([None], tf.float32)
 REGIONS = tf.TensorSpec([None, None, None, None], tf.float32)  # [N or 1, h, w, K]
 SCALAR = tf.TensorSpec([], tf.float32)
@@ -68,18 +67,9 @@ def load_decoder(run_dir: str | os.PathLike) -> keras.Model:
     latest = tf.train.latest_checkpoint(str(run_dir / CHECKPOINT_DIR))
     if latest is None:
         raise UserError(f"no trained decoder in {run_dir} (expected {DECODER_FILE} or {CHECKPOINT_DIR}/)")
-    decoder = build_decoder()
+    decoder = build_decoder(content_layer=run_model_config(run_dir).content_layer)
     tf.train.Checkpoint(decoder=decoder).restore(latest).expect_partial()
     return decoder
-
-
-def run_vgg_weights(run_dir: str | os.PathLike) -> str | None:
-    """The VGG weights file a run was trained with, when its config names one."""
-    config_file = Path(run_dir) / CONFIG_FILE
-    if not config_file.is_file():
-        return None
-    model = (yaml.safe_load(config_file.read_text()) or {}).get("model") or {}
-    return model.get("vgg_weights")
 
 
 @dataclass(frozen=True)
@@ -120,8 +110,8 @@ class Stylizer:
     def from_checkpoint(cls, run_dir: str | os.PathLike, vgg_weights: str | None = None) -> Stylizer:
         """A run directory of train.py (its decoder.keras or latest checkpoint), or a decoder .keras file."""
         decoder = load_decoder(run_dir)
-        weights = load_vgg19_weights(vgg_weights or run_vgg_weights(run_dir))
-        return cls(AdaINModel(build_vgg19_encoder(weights), decoder))
+        encoder, _ = build_configured_encoder(run_model_config(run_dir), vgg_weights)  # as the run was trained
+        return cls(AdaINModel(encoder, decoder))
 
     # -- traced pieces ---------------------------------------------------------------------------------------------
 

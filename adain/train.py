@@ -21,9 +21,8 @@ from adain.config import Config, save_config
 from adain.data import preview_images, training_dataset
 from adain.datasets.decoding import SkippedFiles
 from adain.distribute import PEER_LOST_ERRORS, make_distribution
-from adain.model import AdaINModel, build_decoder, build_vgg19_encoder
+from adain.model import AdaINModel, build_configured_encoder, build_decoder
 from adain.precision import resolve_jit_compile, resolve_precision
-from adain.weights import load_vgg19_weights
 
 DECODER_FILE = "decoder.keras"
 CONFIG_FILE = "config.yaml"
@@ -33,12 +32,11 @@ SKIPPED_FILE = "skipped_files.tsv"  # unreadable images found so far: path TAB r
 
 
 def build_model(config: Config) -> AdaINModel:
-    weights = load_vgg19_weights(config.model.vgg_weights, verbose=True)
     policy = resolve_precision(config.train.mixed_precision)
-    model = AdaINModel(
-        build_vgg19_encoder(weights, dtype=policy), build_decoder(dtype=policy),
-        config.train.content_weight, config.train.style_weight,
-    )  # fmt: skip
+    encoder, style_indices = build_configured_encoder(config.model, verbose=True, dtype=policy)
+    decoder = build_decoder(content_layer=config.model.content_layer, dtype=policy)
+    model = AdaINModel(encoder, decoder, config.train.content_weight, config.train.style_weight,
+                       config.train.tv_weight, style_indices)  # fmt: skip
     schedule = keras.optimizers.schedules.InverseTimeDecay(
         config.train.learning_rate, decay_steps=1, decay_rate=config.train.lr_decay
     )
@@ -95,7 +93,7 @@ class TrainingSummaries(keras.callbacks.Callback):
                 now = time.perf_counter()
                 steps_per_sec = (step - self._last_step) / max(now - self._last_time, 1e-9)
                 self._last_time, self._last_step = now, step
-                for name in ("loss", "content_loss", "style_loss"):
+                for name in [n for n in ("loss", "content_loss", "style_loss", "tv_loss") if n in logs]:
                     tf.summary.scalar(f"loss/{name.removesuffix('_loss') if name != 'loss' else 'total'}", logs[name])
                 tf.summary.scalar("train/learning_rate", self.model.optimizer.learning_rate)
                 tf.summary.scalar("train/steps_per_sec", steps_per_sec)
@@ -134,7 +132,7 @@ class ProgressBar(keras.callbacks.Callback):
         self.bar.close()
 
 
-def save_decoder(decoder: keras.Model, run_dir: Path) -> Path:
+def save_decoder(decoder: keras.Model, run_dir: Path, content_layer: str = "block4_conv1") -> Path:
     """Save for inference; written to a temp file then renamed so a kill never leaves a broken file.
 
     Always saved as float32, whatever precision trained it: inference picks its own.
@@ -142,7 +140,7 @@ def save_decoder(decoder: keras.Model, run_dir: Path) -> Path:
     final = run_dir / DECODER_FILE
     tmp = run_dir / f".{DECODER_FILE}.tmp.keras"
     if any(layer.compute_dtype != "float32" for layer in decoder.layers):
-        float32 = build_decoder(dtype="float32")
+        float32 = build_decoder(content_layer=content_layer, dtype="float32")
         float32.set_weights(decoder.get_weights())
         decoder = float32
     decoder.save(tmp)
@@ -170,6 +168,10 @@ def train(config: Config) -> Path:
     latest = tf.train.latest_checkpoint(str(run_dir / CHECKPOINT_DIR))  # every worker restores the chief's
     if latest:
         checkpoint.restore(latest).assert_existing_objects_matched()
+    elif config.train.init_from:  # fine-tuning: a fresh run starts from another run's decoder
+        from adain.normalization import init_decoder_from
+
+        init_decoder_from(model.decoder, config.train.init_from, config.model)
     start = current_step(model)
     total = config.train.steps
     if dist.is_chief:
@@ -196,6 +198,10 @@ def train(config: Config) -> Path:
                 (previews[0][:count], previews[1][:count]),
                 skipped,
             ))  # fmt: skip
+        if config.train.eval_every and dist.is_chief:  # held-out evaluation: eval/ scalars and sheet
+            from adain.evaluate import EvaluationCallback
+
+            callbacks.append(EvaluationCallback.from_config(config, run_dir / LOG_DIR))
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             model.fit(dataset, epochs=1, steps_per_epoch=total - start, verbose=0, shuffle=False, callbacks=callbacks)
@@ -217,7 +223,7 @@ def train(config: Config) -> Path:
     if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(f"-{step}"):
         manager.save(checkpoint_number=step)
     with dist.writing(run_dir) as out_dir:  # a worker's copy goes to scratch and is discarded
-        save_decoder(model.decoder, out_dir)
+        save_decoder(model.decoder, out_dir, config.model.content_layer)
     saved_by = "" if dist.is_chief else " by the chief"
     print(f"done: step {step}; decoder and config saved in {run_dir}{saved_by}", file=sys.stderr)
     return run_dir

@@ -1,0 +1,205 @@
+"""VGG-19 normalisation: rescale every filter so its mean activation over a fixed image set is 1.
+
+Gatys et al. and Huang & Belongie use this "normalised" VGG-19; Keras' ImageNet weights are not, so
+relu1_1 activations are ~100x larger than relu4_1 ones and the style statistics of the low layers
+(colour, fine texture) barely count next to the deep ones. The rescaling keeps what the network
+computes: with m_l the per-channel mean activation of layer l, layer l's kernel becomes
+W[..., i, o] * m_{l-1}[i] / m_l[o] and its bias b[o] / m_l[o]. Since ReLU and max pooling commute
+with positive per-channel scales, every normalised feature map is the unnormalised one divided by m_l.
+
+The means are measured on scikit-image's bundled images (`SCALE_IMAGES`, present in every install,
+no download), smaller side resized to `SCALE_SIZE`, each image weighted equally, and cached next to
+the VGG weights, keyed by a fingerprint of the weights they were measured with.
+
+`python -m adain.normalization` computes (or shows) the cached means.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from adain.errors import UserError
+from adain.weights import VGG19_CONV_LAYERS, Weights, cache_dir, load_vgg19_weights
+
+NORMALIZATIONS = ("none", "per_channel")
+# scikit-image's bundled colour photographs and textures (the demo's images), as named in skimage.data.
+SCALE_IMAGES = (
+    "astronaut", "chelsea", "coffee", "rocket", "stereo_motorcycle",
+    "hubble_deep_field", "immunohistochemistry", "retina", "colorwheel", "brick", "grass", "gravel",
+)  # fmt: skip
+SCALE_SIZE = 256
+# A channel whose mean is below this fraction of its layer's median keeps its scale (dead on the set:
+# dividing by ~0 would blow it up on other images).
+DEAD_FRACTION = 1e-3
+MEANS_VERSION = 1
+
+
+def weights_fingerprint(weights: Weights) -> str:
+    """sha256 over every kernel and bias, in layer order: which weights a set of means belongs to."""
+    digest = hashlib.sha256()
+    for name in VGG19_CONV_LAYERS:
+        for array in weights[name]:
+            digest.update(np.ascontiguousarray(array, np.float32).tobytes())
+    return digest.hexdigest()
+
+
+def means_cache_file(fingerprint: str) -> Path:
+    return cache_dir() / f"vgg19_channel_means-{fingerprint[:16]}.npz"
+
+
+def scale_images(size: int = SCALE_SIZE) -> list[np.ndarray]:
+    """The documented image set, RGB float32 0..255, smaller side `size`."""
+    try:
+        import skimage.data
+    except ImportError:
+        raise UserError(
+            "VGG normalisation measures its scales on scikit-image's images: pip install scikit-image"
+        ) from None
+    from adain.preprocess import resize_smaller_side
+
+    images = []
+    for name in SCALE_IMAGES:
+        image = getattr(skimage.data, name)()
+        image = np.asarray(image[0] if isinstance(image, tuple) else image)
+        if image.ndim == 2:
+            image = np.stack([image] * 3, axis=-1)
+        images.append(np.asarray(resize_smaller_side(image[..., :3].astype(np.float32), size)))
+    return images
+
+
+def measure_channel_means(weights: Weights, images: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
+    """Mean ReLU activation of every channel of every conv layer, over positions then images."""
+    from adain.model import build_vgg19_encoder
+
+    encoder = build_vgg19_encoder(weights, VGG19_CONV_LAYERS, name="vgg19_all")
+    sums = {name: np.zeros(weights[name][1].shape, np.float64) for name in VGG19_CONV_LAYERS}
+    for image in images:
+        for name, features in zip(VGG19_CONV_LAYERS, encoder(image[None]), strict=True):
+            sums[name] += np.asarray(features, np.float64).mean(axis=(0, 1, 2))
+    return {name: (total / len(images)).astype(np.float32) for name, total in sums.items()}
+
+
+def safe_scales(means: np.ndarray) -> np.ndarray:
+    """Means used as divisors: dead channels (mean ~0 on the set) keep scale 1."""
+    floor = DEAD_FRACTION * float(np.median(means))
+    return np.where(means > floor, means, 1.0).astype(np.float32)
+
+
+def channel_means(weights: Weights, verbose: bool = False) -> dict[str, np.ndarray]:
+    """The cached means for these weights; measured (a few seconds on a CPU) and cached on first use."""
+    fingerprint = weights_fingerprint(weights)
+    path = means_cache_file(fingerprint)
+    if path.is_file():
+        try:
+            with np.load(path) as data:
+                if int(data["__version__"]) == MEANS_VERSION and str(data["__fingerprint__"]) == fingerprint:
+                    return {name: data[name] for name in VGG19_CONV_LAYERS}
+        except Exception:  # noqa: BLE001 - a broken cache is measured again
+            pass
+    if verbose:
+        print(f"VGG-19 normalisation: measuring channel means on {len(SCALE_IMAGES)} scikit-image images…",
+              file=sys.stderr)  # fmt: skip
+    means = measure_channel_means(weights, scale_images())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+    os.close(fd)
+    try:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, __version__=MEANS_VERSION, __fingerprint__=np.array(fingerprint),
+                     __images__=np.array(SCALE_IMAGES), __size__=SCALE_SIZE, **means)  # fmt: skip
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return means
+
+
+def channel_scales(weights: Weights, verbose: bool = False) -> dict[str, np.ndarray]:
+    """Per-layer positive divisors: normalised features = unnormalised features / scales[layer]."""
+    return {name: safe_scales(means) for name, means in channel_means(weights, verbose).items()}
+
+
+def normalize_weights(weights: Weights, scales: dict[str, np.ndarray]) -> Weights:
+    """Fold the per-channel scales into the kernels and biases (see the module docstring)."""
+    normalized: Weights = {}
+    previous = np.ones(3, np.float32)  # the input image is not rescaled
+    for name in VGG19_CONV_LAYERS:
+        kernel, bias = weights[name]
+        scale = scales[name]
+        normalized[name] = (
+            (kernel * previous[None, None, :, None] / scale[None, None, None, :]).astype(np.float32),
+            (bias / scale).astype(np.float32),
+        )
+        previous = scale
+    return normalized
+
+
+def check_normalization(name: str) -> str:
+    if name not in NORMALIZATIONS:
+        raise UserError(f"VGG normalisation must be one of {', '.join(NORMALIZATIONS)}, got '{name}'")
+    return name
+
+
+def encoder_weights(vgg_weights: str | os.PathLike | None = None, normalization: str = "none",
+                    verbose: bool = False) -> Weights:  # fmt: skip
+    """VGG-19 weights as an encoder should use them: resolved as usual, then normalised if asked."""
+    check_normalization(normalization)
+    weights = load_vgg19_weights(vgg_weights, verbose=verbose)
+    if normalization == "per_channel":
+        weights = normalize_weights(weights, channel_scales(weights, verbose))
+    return weights
+
+
+def init_decoder_from(decoder, source: str | os.PathLike, model) -> None:
+    """Start `decoder` from another run's decoder (fine-tuning), across a change of VGG normalisation.
+
+    `model` is this run's ModelConfig. A decoder fed normalised features x equals one fed unnormalised
+    features x * m with its first conv's input channels multiplied by m, so switching normalisation
+    rescales that kernel and the starting decoder computes exactly the same images.
+    """
+    from adain.config import run_model_config
+    from adain.stylize import load_decoder
+
+    source = Path(source)
+    source_model = run_model_config(source) if source.is_dir() else model
+    if source_model.content_layer != model.content_layer:
+        raise UserError(
+            f"train.init_from: {source} decodes {source_model.content_layer}, this run {model.content_layer}"
+        )
+    weights = [np.asarray(w) for w in load_decoder(source).get_weights()]
+    if source_model.vgg_normalization != model.vgg_normalization:
+        means = channel_scales(load_vgg19_weights(model.vgg_weights))[model.content_layer]
+        factor = means if model.vgg_normalization == "per_channel" else 1.0 / means
+        weights[0] = weights[0] * factor[None, None, :, None]  # conv1's kernel, (3, 3, in, out)
+    decoder.set_weights(weights)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from adain.cli import ArgumentParser
+
+    parser = ArgumentParser(prog="python -m adain.normalization", description=__doc__)
+    parser.add_argument("--vgg-weights", help="VGG-19 weights file (default: the usual resolution)")
+    args = parser.parse_args(argv)
+    weights = load_vgg19_weights(args.vgg_weights, verbose=True)
+    means = channel_means(weights, verbose=True)
+    print(f"channel means cached in {means_cache_file(weights_fingerprint(weights))}")
+    for name in ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block4_conv2", "block5_conv1"):
+        values = means[name]
+        dead = int((values <= DEAD_FRACTION * np.median(values)).sum())
+        print(f"  {name}: median {np.median(values):8.3f}  min {values.min():8.3f}  max {values.max():8.3f}"
+              f"  dead {dead}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    from adain.cli import run_main
+
+    run_main(main)
