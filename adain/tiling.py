@@ -51,15 +51,12 @@ class Span:
 
 
 def plan_spans(length: int, tile: int, overlap: int) -> list[Span]:
-    """Windows of `tile` pixels, `overlap` apart, starting on the 8-pixel grid; the last one ends the image."""
-    if length <= tile:
-        starts = [0]
-    else:
-        starts = list(range(0, length - tile, tile - overlap))
-        last = (length - tile) // ENCODER_STRIDE * ENCODER_STRIDE
-        if last > starts[-1]:
-            starts.append(last)
-    ends = [start + tile for start in starts[:-1]] + [length]
+    """As few windows of at most `tile` pixels as cover `length` with `overlap` between neighbours, all the same
+    size (a multiple of 8, so every window starts on the encoder's grid) but the last, which ends the image."""
+    count = 1 if length <= tile else -(-(length - overlap) // (tile - overlap))
+    size = min(tile, -(-(length + (count - 1) * overlap) // (count * ENCODER_STRIDE)) * ENCODER_STRIDE)
+    starts = [i * (size - overlap) for i in range(count)]
+    ends = [start + size for start in starts[:-1]] + [length]
     cells = -(-length // ENCODER_STRIDE)
     # Core boundaries: the middle of each overlap, rounded to a feature cell.
     bounds = [0] + [

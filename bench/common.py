@@ -4,7 +4,8 @@ FLOPs: a KxK convolution from Cin to Cout channels producing an H x W map costs 
 (one multiply-add = 2 FLOPs). Only convolutions are counted: bias, ReLU, pooling, upsampling,
 padding and AdaIN together are under 1% of the arithmetic. Efficiency = achieved GFLOP/s divided by
 the GFLOP/s of one 3x3 convolution, 256->256 channels on a 1x128x128 map (the network's own building
-block), measured in the same process on the same device, before and after the cases (median of both).
+block), measured in the same process on the same device right before and right after each case (their
+mean is the row's "ref GFLOP/s"), so a shared machine's changing load hits both sides of the ratio.
 """
 
 from __future__ import annotations
@@ -128,17 +129,24 @@ class Reference:
         self.k = tf.constant(rng.standard_normal((3, 3, 256, 256)) * 0.03, dtype)
         self.conv = tf.function(lambda x, k: tf.nn.conv2d(x, k, 1, "SAME")[:1, :1, :1, :1])
         self.repeats, self.dtype = repeats, dtype
-        self.samples: list[float] = []
+        self.points: list[float] = []  # GFLOP/s of each measurement
 
     def measure(self) -> float:
-        """One more set of samples; returns this set's GFLOP/s (median)."""
+        """Time the reference again; returns this measurement's GFLOP/s (median of its samples)."""
         timing = time_calls(lambda: self.conv(self.x, self.k).numpy(), self.repeats, warmup=2)
-        self.samples += timing.samples
-        return REFERENCE_FLOPS / timing.median / 1e9
+        self.points.append(REFERENCE_FLOPS / timing.median / 1e9)
+        return self.points[-1]
 
     @property
     def gflops(self) -> float:
-        return REFERENCE_FLOPS / statistics.median(self.samples) / 1e9
+        return statistics.median(self.points)
+
+    def bracket(self, make_row: Callable[[], Row]) -> Row:
+        """Run one case between two reference measurements; the row keeps their mean."""
+        before = self.points[-1] if self.points else self.measure()
+        row = make_row()
+        row.reference = (before + self.measure()) / 2
+        return row
 
 
 @dataclass
@@ -151,6 +159,7 @@ class Row:
     images_per_call: int = 1
     extra: dict = field(default_factory=dict)
     rate_s: float | None = None  # seconds per call behind GFLOP/s and images/s; default: the median
+    reference: float = float("nan")  # reference conv GFLOP/s around this case
 
     @property
     def seconds(self) -> float:
@@ -160,17 +169,17 @@ class Row:
         return self.flops / self.seconds / 1e9
 
 
-def print_table(title: str, rows: Sequence[Row], reference: Reference, extra_columns: Sequence[str] = ()) -> None:
+def print_table(title: str, rows: Sequence[Row], extra_columns: Sequence[str] = ()) -> None:
     """One markdown table (paste it into docs/performance.md as is)."""
-    head = ["case", "image", "batch", "median s", "min s", "first call s", "GFLOP", "GFLOP/s", "efficiency",
-            "images/s", *extra_columns]  # fmt: skip
+    head = ["case", "image", "batch", "median s", "min s", "first call s", "GFLOP", "GFLOP/s", "ref GFLOP/s",
+            "efficiency", "images/s", *extra_columns]  # fmt: skip
     print(f"\n{title}\n")
     print("| " + " | ".join(head) + " |")
     print("|" + "|".join(["---"] * len(head)) + "|")
     for row in rows:
         rate = row.gflops_per_s()
         cells = [row.case, row.image, str(row.batch), f"{row.timing.median:.3f}", f"{row.timing.best:.3f}",
-                 f"{row.timing.first:.2f}", gflops_str(row.flops), f"{rate:.1f}", f"{rate / reference.gflops:.2f}",
+                 f"{row.timing.first:.2f}", gflops_str(row.flops), f"{rate:.1f}", f"{row.reference:.1f}", f"{rate / row.reference:.2f}",
                  f"{row.images_per_call / row.seconds:.2f}", *(str(row.extra.get(c, "")) for c in extra_columns)]  # fmt: skip
         print("| " + " | ".join(cells) + " |")
     print()
@@ -186,9 +195,9 @@ def header(script: str, argv: Sequence[str], precision: str, jit: bool | str) ->
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
-def footer(reference: Reference, before: float, after: float) -> None:
-    print(f"reference conv 3x3 256->256 on 1x128x128 ({reference.dtype}): {before:.1f} GFLOP/s before the cases, "
-          f"{after:.1f} after; efficiency uses the median of both, {reference.gflops:.1f} GFLOP/s")  # fmt: skip
+def footer(reference: Reference) -> None:
+    print(f"reference conv 3x3 256->256 on 1x128x128 ({reference.dtype}), GFLOP/s at each measurement: "
+          f"{', '.join(f'{g:.1f}' for g in reference.points)}")  # fmt: skip
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

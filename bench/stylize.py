@@ -3,9 +3,9 @@
 Prints one markdown table. Rows:
   full N^2          content and style (both N x N) encoded, AdaIN, decoded: what one new pair costs
   cached style N^2  the style's features encoded once beforehand: one style over many contents
-  folder, ...       the real photos in --content (smaller side 512, any aspect), loaded and resized per
-                    image, through the public API: `stylize()` (style re-read and re-encoded for every
-                    content) versus `encode()` once + `stylize_features()`; images/s of both and their ratio
+  folder, ...       the photos in --content and the style, centre-cropped to N x N (--folder-size 512) and
+                    written as files, through the public API: `stylize()` (style file re-read and re-encoded
+                    for every content) versus `encode()` once + `stylize_features()`; images/s and their ratio
 With --size WxH: one tiled stylization of a WxH image (tile --tile, overlap 128) and the process's peak RSS.
 
 FLOPs per image: full = E(content) + E(style) + D, cached = E + D, where E and D are the encoder's and
@@ -20,7 +20,9 @@ without --checkpoint a freshly initialised decoder is timed.
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -44,7 +46,7 @@ from PIL import Image  # noqa: E402
 
 from adain.cli import ArgumentParser, run_main  # noqa: E402
 from adain.errors import UserError  # noqa: E402
-from adain.images import list_images, load_image  # noqa: E402
+from adain.images import list_images, load_image, save_image  # noqa: E402
 from adain.model import AdaINModel, build_decoder, build_vgg19_encoder  # noqa: E402
 from adain.precision import PRECISIONS, resolve_precision  # noqa: E402
 from adain.preprocess import center_crop, resize_smaller_side  # noqa: E402
@@ -90,7 +92,7 @@ def build_stylizer(args) -> Stylizer:
     return Stylizer(model, jit_compile=args.jit)
 
 
-def size_rows(stylizer: Stylizer, args, contents: list[Path], style: Path) -> list[Row]:
+def size_rows(stylizer: Stylizer, args, contents: list[Path], style: Path, reference: Reference) -> list[Row]:
     encoder, decoder = stylizer.model.encoder, stylizer.model.decoder
     rows = []
     cached_sizes = {int(s) for s in args.cached_sizes.split(",") if s}
@@ -98,73 +100,83 @@ def size_rows(stylizer: Stylizer, args, contents: list[Path], style: Path) -> li
         content = tf.stack([square(contents[i % len(contents)], size) for i in range(args.batch)])
         style_batch = tf.repeat(square(style, size)[None], args.batch, axis=0)
         e, d = model_flops(encoder, size, size), model_flops(decoder, size // 8, size // 8)
-        timing = time_calls(
-            lambda c=content, s=style_batch: stylizer.stylize_features(c, stylizer.encode(s)), args.repeats
-        )
-        rows.append(Row("full", f"{size}x{size}", args.batch, timing, args.batch * (2 * e + d), args.batch))
-        print(f"  full {size}: {timing.median:.3f} s", file=sys.stderr)
-        if size in cached_sizes:
-            features = stylizer.encode(style_batch[:1])
-            timing = time_calls(lambda c=content, f=features: stylizer.stylize_features(c, f), args.repeats)
-            rows.append(Row("cached style", f"{size}x{size}", args.batch, timing, args.batch * (e + d), args.batch))
-            print(f"  cached {size}: {timing.median:.3f} s", file=sys.stderr)
+
+        def full(c=content, s=style_batch, size=size, flops=args.batch * (2 * e + d)) -> Row:
+            timing = time_calls(lambda: stylizer.stylize_features(c, stylizer.encode(s)), args.repeats)
+            return Row("full", f"{size}x{size}", args.batch, timing, flops, args.batch)
+
+        features = stylizer.encode(style_batch[:1])
+
+        def cached(c=content, f=features, size=size, flops=args.batch * (e + d)) -> Row:
+            timing = time_calls(lambda: stylizer.stylize_features(c, f), args.repeats)
+            return Row("cached style", f"{size}x{size}", args.batch, timing, flops, args.batch)
+
+        for case in (full, cached) if size in cached_sizes else (full,):
+            rows.append(reference.bracket(case))
+            print(f"  {rows[-1].case} {size}: {rows[-1].timing.median:.3f} s", file=sys.stderr)
     return rows
 
 
-def folder_rows(stylizer: Stylizer, args, contents: list[Path], style: Path) -> list[Row]:
-    """One pass over the photos each way; per-image seconds, images/s over the whole pass."""
-    encoder, decoder = stylizer.model.encoder, stylizer.model.decoder
+def folder_rows(stylizer: Stylizer, args, contents: list[Path], style: Path, reference: Reference) -> list[Row]:
+    """A folder of N x N photo files and one N x N style file, through the public API both ways: `stylize()`
+    per content (reads and encodes the style every time) versus `encode()` once + `stylize_features()`.
+    One pass each; per-image seconds, and images/s and GFLOP/s over the whole pass (file reading included)."""
     size = args.folder_size
-
-    def flops_of(image_shape) -> tuple[int, int]:
-        h, w = (-(-v // 8) * 8 for v in image_shape[:2])
-        return model_flops(encoder, h, w), model_flops(decoder, h // 8, w // 8)
-
-    style_e, _ = flops_of(resize_smaller_side(load_image(style), size).shape)
-    content_flops = sum(sum(flops_of(resize_smaller_side(load_image(p), size).shape)) for p in contents)
+    folder = Path(tempfile.mkdtemp(prefix="adain-bench-"))
+    paths = []
+    for path in contents:
+        paths.append(save_image(square(path, size).numpy(), folder / f"{path.stem}.png"))
+    style_file = save_image(square(style, size).numpy(), folder / "style" / f"{style.stem}.png")
+    e = model_flops(stylizer.model.encoder, size, size)
+    d = model_flops(stylizer.model.decoder, size // 8, size // 8)
     start = time.perf_counter()
-    stylizer.stylize(contents[0], style, content_size=size, style_size=size)  # warm-up (traced already)
+    stylizer.stylize(paths[0], style_file)  # warm-up (traced already)
     first = time.perf_counter() - start
-    rows = []
-    for cached in (False, True):
+
+    def folder_pass(cached: bool) -> Row:
         times = []
         start = time.perf_counter()
         if cached:
-            features = stylizer.encode(stylizer.prepare(style, size)[None])
-        for path in contents:
+            features = stylizer.encode(stylizer.prepare(style_file)[None])
+        for path in paths:
             t0 = time.perf_counter()
             if cached:
-                stylizer.stylize_features(stylizer.prepare(path, size)[None], features)
+                stylizer.stylize_features(stylizer.prepare(path)[None], features)
             else:
-                stylizer.stylize(path, style, content_size=size, style_size=size)
+                stylizer.stylize(path, style_file)
             times.append(time.perf_counter() - t0)
         total = time.perf_counter() - start
-        n = len(contents)
-        flops = content_flops + style_e * (1 if cached else n)
-        # Rates over the whole pass (style encoding included): GFLOP/s = FLOPs / seconds, images/s = n / seconds.
+        n = len(paths)
+        flops = n * (e + d) + e * (1 if cached else n)
         row = Row("folder, cached style" if cached else "folder, style re-encoded per content",
-                  f"{n} photos, smaller side {size}", 1, Timing(first, times), flops / n, rate_s=total / n)  # fmt: skip
+                  f"{n} files {size}x{size}", 1, Timing(first, times), flops / n, rate_s=total / n)  # fmt: skip
         row.extra["per-image mean s"] = f"{total / n:.3f}"
-        rows.append(row)
         print(f"  folder cached={cached}: {n / total:.3f} images/s", file=sys.stderr)
-    return rows
+        return row
+
+    try:
+        return [reference.bracket(lambda: folder_pass(False)), reference.bracket(lambda: folder_pass(True))]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
-def tiled_run(stylizer: Stylizer, args, contents: list[Path], style: Path) -> Row:
+def tiled_run(stylizer: Stylizer, args, contents: list[Path], style: Path, reference: Reference) -> Row:
     width, height = parse_size(args.size)
     check_tiling(args.tile)
     encoder, decoder = stylizer.model.encoder, stylizer.model.decoder
     print(f"building a {width}x{height} uint8 content image from {contents[0].name}", file=sys.stderr)
     with Image.open(contents[0]) as photo:
         content = np.asarray(photo.convert("RGB").resize((width, height), Image.BICUBIC))
-    warm = content[: min(height, args.tile + 64), : min(width, args.tile + 64)]
+    warm = content[: args.tile // 2, : args.tile + 64]  # two small tiles: traces the tile functions
     start = time.perf_counter()
     stylizer.stylize(warm, style, style_size=args.style_size, tile_size=args.tile)  # traces the tile functions
     first = time.perf_counter() - start
     rss_before = rss_gb()
+    reference.measure()
     start = time.perf_counter()
     output = stylizer.stylize(content, style, style_size=args.style_size, tile_size=args.tile)
     elapsed = time.perf_counter() - start
+    row_reference = (reference.points[-1] + reference.measure()) / 2
     assert output.shape == content.shape
     rows_, cols_ = plan_spans(height, args.tile, DEFAULT_OVERLAP), plan_spans(width, args.tile, DEFAULT_OVERLAP)
     flops = model_flops(encoder, *resize_smaller_side(load_image(style), args.style_size).shape[:2])
@@ -174,7 +186,7 @@ def tiled_run(stylizer: Stylizer, args, contents: list[Path], style: Path) -> Ro
             flops += 2 * model_flops(encoder, h, w) + model_flops(decoder, h // 8, w // 8)
     untiled = model_flops(encoder, height, width) + model_flops(decoder, height // 8, width // 8)
     row = Row(f"tiled {args.tile}, overlap {DEFAULT_OVERLAP}", f"{width}x{height}", 1,
-              Timing(first=first, samples=[elapsed]), flops)  # fmt: skip
+              Timing(first=first, samples=[elapsed]), flops, reference=row_reference)  # fmt: skip
     row.extra = {"tiles": len(rows_) * len(cols_), "FLOPs / untiled": f"{flops / untiled:.2f}",
                  "RSS before GB": f"{rss_before:.2f}", "peak RSS GB": f"{peak_rss_gb():.2f}"}  # fmt: skip
     return row
@@ -208,18 +220,16 @@ def main(argv=None) -> int:
     print(f"content: {contents[0].parent} ({len(contents)} images), style: {style}")
     stylizer = build_stylizer(args)
     reference = Reference(dtype=stylizer.model.encoder.compute_dtype)
-    before = reference.measure()
     if args.size:
-        rows = [tiled_run(stylizer, args, contents, style)]
+        rows = [tiled_run(stylizer, args, contents, style, reference)]
         extra = ["tiles", "FLOPs / untiled", "RSS before GB", "peak RSS GB"]
     else:
-        rows = size_rows(stylizer, args, contents, style)
+        rows = size_rows(stylizer, args, contents, style, reference)
         if args.folder_size:
-            rows += folder_rows(stylizer, args, contents, style)
+            rows += folder_rows(stylizer, args, contents, style, reference)
         extra = ["per-image mean s"]
-    after = reference.measure()
-    print_table("stylization", rows, reference, extra)
-    footer(reference, before, after)
+    print_table("stylization", rows, extra)
+    footer(reference)
     folder = {row.case: row for row in rows if row.case.startswith("folder")}
     if len(folder) == 2:
         full, cached = folder.values()

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import keras  # noqa: E402
@@ -116,7 +117,6 @@ def main(argv=None) -> int:
             images[kind] = source_paths(getattr(demo.data, kind))
     print(f"images: {images['content'][0].parent}, {images['style'][0].parent}; config {args.config}")
     reference = Reference(dtype="float32" if policy == "float32" else policy.removeprefix("mixed_"))
-    before = reference.measure()
     rows = []
     for case in [c for c in args.cases.split(",") if c]:
         if case == "paper":
@@ -127,18 +127,19 @@ def main(argv=None) -> int:
         else:
             parser.error(f"unknown case '{case}'")
         batch, crop = config.train.batch_size, config.data.crop_size
-        timing, model = time_fit(config, memory_batch(config, images), args.warmup, args.repeats)
-        rows.append(Row(f"{case}, batch in memory", f"{crop}x{crop}", batch, timing, step_flops(model, batch, crop),
-                        batch))  # fmt: skip
-        print(f"  {case}: {timing.median:.3f} s/step", file=sys.stderr)
+
+        def row(name: str, dataset: tf.data.Dataset, config=config, batch=batch, crop=crop) -> Row:
+            timing, model = time_fit(config, dataset, args.warmup, args.repeats)
+            return Row(name, f"{crop}x{crop}", batch, timing, step_flops(model, batch, crop), batch)
+
+        rows.append(reference.bracket(partial(row, f"{case}, batch in memory", memory_batch(config, images))))
+        print(f"  {rows[-1].case}: {rows[-1].timing.median:.3f} s/step", file=sys.stderr)
         if args.pipeline and case == "demo":
-            timing, model = time_fit(config, training_dataset(config, seed=config.seed), args.warmup, args.repeats)
-            rows.append(Row(f"{case}, tf.data pipeline", f"{crop}x{crop}", batch, timing,
-                            step_flops(model, batch, crop), batch))  # fmt: skip
-            print(f"  {case} + pipeline: {timing.median:.3f} s/step", file=sys.stderr)
-    after = reference.measure()
-    print_table("training step (images/s = batch / median step time)", rows, reference)
-    footer(reference, before, after)
+            pipeline = training_dataset(config, seed=config.seed)
+            rows.append(reference.bracket(partial(row, f"{case}, tf.data pipeline", pipeline)))
+            print(f"  {rows[-1].case}: {rows[-1].timing.median:.3f} s/step", file=sys.stderr)
+    print_table("training step (images/s = batch / median step time)", rows)
+    footer(reference)
     for row in rows:
         print(f"{row.case}: {1 / row.timing.median:.2f} steps/s")
     return 0

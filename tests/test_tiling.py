@@ -21,8 +21,10 @@ def test_windows_cover_align_and_blend_to_one(length, tile, overlap):
     spans = plan_spans(length, tile, overlap)
     assert spans[0].start == 0 and spans[-1].end == length
     assert all(s.start % 8 == 0 for s in spans)  # on the encoder's grid
-    assert all(s.end - s.start <= tile + 7 for s in spans)
+    assert all(s.end - s.start <= tile for s in spans)
+    assert len(spans) == (1 if length <= tile else -(-(length - overlap) // (tile - overlap)))  # as few as fit
     assert all(b.start <= a.end - overlap and b.start > a.start for a, b in zip(spans, spans[1:], strict=False))
+    assert all(b.end > a.end for a, b in zip(spans, spans[1:], strict=False))
     # Statistics cores partition the feature cells, each inside its own window's cells.
     cells = [c for s in spans for c in range(s.core_start, s.core_end)]
     assert cells == list(range(-(-length // 8)))

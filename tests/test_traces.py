@@ -9,6 +9,7 @@ from conftest import REPO
 
 from adain.config import load_config
 from adain.model import AdaINModel, build_decoder
+from adain.precision import resolve_precision
 from adain.profiling import profile_ops
 from adain.stylize import Stylizer
 from adain.tiling import TiledStylizer
@@ -92,6 +93,17 @@ def test_training_step_traces_once_stays_on_device_and_encodes_three_times(share
     assert len(filters) == decoder_convs and all(model.decoder.name in e.name for e in filters)  # frozen encoder
     # Input gradients through the encoder (for the output) and the decoder, except its first conv (input constant).
     assert len(inputs) == encoder_convs + decoder_convs - 1
+
+
+def test_precision_switch_is_validated(shared_data):
+    from adain.errors import UserError
+
+    with pytest.raises(UserError, match="train.mixed_precision must be one of"):
+        small_config(shared_data, "train.mixed_precision=fp8")
+    assert small_config(shared_data).train.mixed_precision == "auto"
+    if not tf.config.list_physical_devices("GPU"):
+        assert resolve_precision("auto") == "float32"  # mixed precision does not pay on a CPU (docs/performance.md)
+    assert resolve_precision("mixed_float16") == "mixed_float16"
 
 
 @pytest.mark.parametrize("precision", ["mixed_float16", "mixed_bfloat16"])
