@@ -100,9 +100,9 @@ def mean_losses(records: Sequence[dict]) -> dict:
 
 def load_set(specs: str | Sequence[str], size: int, limit: int | None, what: str) -> tuple[list[str], list[np.ndarray]]:
     """Images of files, folders or globs: names and float RGB arrays, smaller side `size` (0 keeps)."""
-    from adain.infer import expand_images
+    from adain.infer import expand_inputs
 
-    paths = [p for spec in ([specs] if isinstance(specs, str) else specs) for p in expand_images(spec, what)][:limit]
+    paths = expand_inputs([specs] if isinstance(specs, str) else specs, what)[:limit]
     return [p.stem for p in paths], [np.asarray(resize_smaller_side(load_image(p), size)) for p in paths]
 
 
