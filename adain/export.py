@@ -23,6 +23,7 @@ from pathlib import Path
 
 from adain.cli import ArgumentParser, quiet_tensorflow, run_main
 from adain.errors import UserError
+from adain.files import atomic_path
 
 FORMATS = ("saved_model", "tflite")
 SIGNATURE = "serving_default"
@@ -134,15 +135,8 @@ def export_tflite(stylizer, output: Path, float16: bool = False) -> Path:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
     flatbuffer = converter.convert()
-    fd, tmp = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(flatbuffer)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, output)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(output) as tmp:
+        tmp.write_bytes(flatbuffer)
     return output
 
 

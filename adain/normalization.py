@@ -19,13 +19,13 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from adain.errors import UserError
+from adain.files import atomic_path
 from adain.weights import VGG19_CONV_LAYERS, Weights, cache_dir, load_vgg19_weights
 
 NORMALIZATIONS = ("none", "per_channel")
@@ -107,18 +107,9 @@ def channel_means(weights: Weights, verbose: bool = False) -> dict[str, np.ndarr
         print(f"VGG-19 normalisation: measuring channel means on {len(SCALE_IMAGES)} scikit-image images…",
               file=sys.stderr)  # fmt: skip
     means = measure_channel_means(weights, scale_images())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    os.close(fd)
-    try:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, __version__=MEANS_VERSION, __fingerprint__=np.array(fingerprint),
-                     __images__=np.array(SCALE_IMAGES), __size__=SCALE_SIZE, **means)  # fmt: skip
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, __version__=MEANS_VERSION, __fingerprint__=np.array(fingerprint),
+                 __images__=np.array(SCALE_IMAGES), __size__=SCALE_SIZE, **means)  # fmt: skip
     return means
 
 

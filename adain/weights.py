@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from adain.errors import UserError
+from adain.files import atomic_path
 
 VGG19_CONV_LAYERS = (
     "block1_conv1", "block1_conv2",
@@ -219,20 +220,11 @@ def download_keras() -> Weights:
 
 def save_npz(weights: Weights, path: Path, source: str) -> None:
     """Write atomically so a killed process never leaves a half-written cache."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {"__source__": np.array(source)}
     for name, (kernel, bias) in weights.items():
         arrays[f"{name}/kernel"], arrays[f"{name}/bias"] = kernel, bias
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    os.close(fd)
-    try:
-        with open(tmp, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)
 
 
 def read_npz(path: Path) -> Weights:
