@@ -113,20 +113,31 @@ class TrainingSummaries(keras.callbacks.Callback):
 
 
 class ProgressBar(keras.callbacks.Callback):
-    """tqdm bar over the whole run (resumed runs start part-way), with steps/s and losses."""
+    """tqdm bar over the whole run (resumed runs start part-way), with steps/s and losses.
 
-    def __init__(self, total: int, initial: int) -> None:
+    When stderr is not a terminal (CI, nohup, a log file) the bar is replaced by one plain line every
+    `log_every` steps, so logs still show progress without carriage-return noise.
+    """
+
+    def __init__(self, total: int, initial: int, log_every: int = 10) -> None:
         super().__init__()
+        self.total, self.step, self.log_every = total, initial, max(1, log_every)
         self.bar = tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True, desc="train",
                         disable=None, mininterval=1.0)  # fmt: skip
+        self.start_time, self.start_step = time.perf_counter(), initial
 
     def on_train_batch_end(self, batch, logs=None):
+        self.step += 1
         self.bar.update(1)
-        if self.bar.n % 10 == 0 or self.bar.n == self.bar.total:
-            self.bar.set_postfix(
-                loss=f"{float(logs['loss']):.4g}", content=f"{float(logs['content_loss']):.4g}",
-                style=f"{float(logs['style_loss']):.4g}", refresh=False,
-            )  # fmt: skip
+        if self.step % self.log_every and self.step != self.total:
+            return
+        losses = {k: f"{float(logs[k]):.4g}" for k in ("loss", "content_loss", "style_loss") if k in logs}
+        if not self.bar.disable:
+            self.bar.set_postfix(**losses, refresh=False)
+            return
+        rate = (self.step - self.start_step) / max(time.perf_counter() - self.start_time, 1e-9)
+        text = " ".join(f"{k}={v}" for k, v in losses.items())
+        print(f"train: step {self.step}/{self.total} ({rate:.2f} steps/s) {text}", file=sys.stderr, flush=True)
 
     def on_train_end(self, logs=None):
         self.bar.close()
@@ -189,7 +200,10 @@ def train(config: Config) -> Path:
             preview_images(config.data.style, config.data.crop_size, config.data.preview_pairs),
         )
         count = min(len(previews[0]), len(previews[1]))
-        callbacks = [ProgressBar(total, start), CheckpointEvery(manager, config.train.checkpoint_every)]
+        callbacks = [
+            ProgressBar(total, start, config.train.log_every),
+            CheckpointEvery(manager, config.train.checkpoint_every),
+        ]
         if dist.is_chief:  # TensorBoard is the chief's alone
             callbacks.insert(1, TrainingSummaries(
                 run_dir / LOG_DIR,

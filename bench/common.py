@@ -6,6 +6,8 @@ padding and AdaIN together are under 1% of the arithmetic. Efficiency = achieved
 the GFLOP/s of one 3x3 convolution, 256->256 channels on a 1x128x128 map (the network's own building
 block), measured in the same process on the same device right before and right after each case (their
 mean is the row's "ref GFLOP/s"), so a shared machine's changing load hits both sides of the ratio.
+"CPU s" is the process's CPU time per call (all threads); "CPU efficiency" is the same ratio per CPU
+second, which other processes on a shared machine disturb far less than wall-clock time.
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ class Timing:
 
     first: float
     samples: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # process CPU seconds per call, all threads
 
     @property
     def median(self) -> float:
@@ -113,10 +116,11 @@ def time_calls(fn: Callable[[], object], repeats: int, warmup: int = 1, min_samp
         per_call.append(time.perf_counter() - start)
     inner = max(1, int(np.ceil(min_sample_s / max(min(per_call or [timing.first]), 1e-9))))
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         for _ in range(inner):
             fn()
         timing.samples.append((time.perf_counter() - start) / inner)
+        timing.cpu.append((time.process_time() - cpu_start) / inner)
     return timing
 
 
@@ -130,11 +134,13 @@ class Reference:
         self.conv = tf.function(lambda x, k: tf.nn.conv2d(x, k, 1, "SAME")[:1, :1, :1, :1])
         self.repeats, self.dtype = repeats, dtype
         self.points: list[float] = []  # GFLOP/s of each measurement
+        self.cpu_points: list[float] = []  # GFLOP per CPU second of each measurement
 
     def measure(self) -> float:
         """Time the reference again; returns this measurement's GFLOP/s (median of its samples)."""
         timing = time_calls(lambda: self.conv(self.x, self.k).numpy(), self.repeats, warmup=2)
         self.points.append(REFERENCE_FLOPS / timing.median / 1e9)
+        self.cpu_points.append(REFERENCE_FLOPS / statistics.median(timing.cpu) / 1e9)
         return self.points[-1]
 
     @property
@@ -143,9 +149,12 @@ class Reference:
 
     def bracket(self, make_row: Callable[[], Row]) -> Row:
         """Run one case between two reference measurements; the row keeps their mean."""
-        before = self.points[-1] if self.points else self.measure()
+        if not self.points:
+            self.measure()
+        before, before_cpu = self.points[-1], self.cpu_points[-1]
         row = make_row()
         row.reference = (before + self.measure()) / 2
+        row.reference_cpu = (before_cpu + self.cpu_points[-1]) / 2
         return row
 
 
@@ -160,10 +169,16 @@ class Row:
     extra: dict = field(default_factory=dict)
     rate_s: float | None = None  # seconds per call behind GFLOP/s and images/s; default: the median
     reference: float = float("nan")  # reference conv GFLOP/s around this case
+    cpu_s: float | None = None  # CPU seconds per call behind the CPU efficiency; default: the median
+    reference_cpu: float = float("nan")  # reference conv GFLOP per CPU second around this case
 
     @property
     def seconds(self) -> float:
         return self.rate_s if self.rate_s is not None else self.timing.median
+
+    @property
+    def cpu_seconds(self) -> float:
+        return self.cpu_s if self.cpu_s is not None else statistics.median(self.timing.cpu)
 
     def gflops_per_s(self) -> float:
         return self.flops / self.seconds / 1e9
@@ -172,7 +187,7 @@ class Row:
 def print_table(title: str, rows: Sequence[Row], extra_columns: Sequence[str] = ()) -> None:
     """One markdown table (paste it into docs/performance.md as is)."""
     head = ["case", "image", "batch", "median s", "min s", "first call s", "GFLOP", "GFLOP/s", "ref GFLOP/s",
-            "efficiency", "images/s", *extra_columns]  # fmt: skip
+            "efficiency", "images/s", "CPU s", "CPU efficiency", *extra_columns]  # fmt: skip
     print(f"\n{title}\n")
     print("| " + " | ".join(head) + " |")
     print("|" + "|".join(["---"] * len(head)) + "|")
@@ -180,7 +195,9 @@ def print_table(title: str, rows: Sequence[Row], extra_columns: Sequence[str] = 
         rate = row.gflops_per_s()
         cells = [row.case, row.image, str(row.batch), f"{row.timing.median:.3f}", f"{row.timing.best:.3f}",
                  f"{row.timing.first:.2f}", gflops_str(row.flops), f"{rate:.1f}", f"{row.reference:.1f}", f"{rate / row.reference:.2f}",
-                 f"{row.images_per_call / row.seconds:.2f}", *(str(row.extra.get(c, "")) for c in extra_columns)]  # fmt: skip
+                 f"{row.images_per_call / row.seconds:.2f}", f"{row.cpu_seconds:.3f}",
+                 f"{row.flops / row.cpu_seconds / 1e9 / row.reference_cpu:.2f}",
+                 *(str(row.extra.get(c, "")) for c in extra_columns)]  # fmt: skip
         print("| " + " | ".join(cells) + " |")
     print()
 
@@ -197,7 +214,8 @@ def header(script: str, argv: Sequence[str], precision: str, jit: bool | str) ->
 
 def footer(reference: Reference) -> None:
     print(f"reference conv 3x3 256->256 on 1x128x128 ({reference.dtype}), GFLOP/s at each measurement: "
-          f"{', '.join(f'{g:.1f}' for g in reference.points)}")  # fmt: skip
+          f"{', '.join(f'{g:.1f}' for g in reference.points)}; GFLOP per CPU second: "
+          f"{', '.join(f'{g:.1f}' for g in reference.cpu_points)}")  # fmt: skip
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

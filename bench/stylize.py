@@ -134,22 +134,24 @@ def folder_rows(stylizer: Stylizer, args, contents: list[Path], style: Path, ref
     first = time.perf_counter() - start
 
     def folder_pass(cached: bool) -> Row:
-        times = []
-        start = time.perf_counter()
+        times, cpu = [], []
+        start, cpu_start = time.perf_counter(), time.process_time()
         if cached:
             features = stylizer.encode(stylizer.prepare(style_file)[None])
         for path in paths:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             if cached:
                 stylizer.stylize_features(stylizer.prepare(path)[None], features)
             else:
                 stylizer.stylize(path, style_file)
             times.append(time.perf_counter() - t0)
-        total = time.perf_counter() - start
+            cpu.append(time.process_time() - c0)
+        total, total_cpu = time.perf_counter() - start, time.process_time() - cpu_start
         n = len(paths)
         flops = n * (e + d) + e * (1 if cached else n)
         row = Row("folder, cached style" if cached else "folder, style re-encoded per content",
-                  f"{n} files {size}x{size}", 1, Timing(first, times), flops / n, rate_s=total / n)  # fmt: skip
+                  f"{n} files {size}x{size}", 1, Timing(first, times, cpu), flops / n, rate_s=total / n,
+                  cpu_s=total_cpu / n)  # fmt: skip
         row.extra["per-image mean s"] = f"{total / n:.3f}"
         print(f"  folder cached={cached}: {n / total:.3f} images/s", file=sys.stderr)
         return row
@@ -173,10 +175,10 @@ def tiled_run(stylizer: Stylizer, args, contents: list[Path], style: Path, refer
     first = time.perf_counter() - start
     rss_before = rss_gb()
     reference.measure()
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     output = stylizer.stylize(content, style, style_size=args.style_size, tile_size=args.tile)
-    elapsed = time.perf_counter() - start
-    row_reference = (reference.points[-1] + reference.measure()) / 2
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    row_reference, row_reference_cpu = (reference.points[-1] + reference.measure()) / 2, reference.cpu_points[-2:]
     assert output.shape == content.shape
     rows_, cols_ = plan_spans(height, args.tile, DEFAULT_OVERLAP), plan_spans(width, args.tile, DEFAULT_OVERLAP)
     flops = model_flops(encoder, *resize_smaller_side(load_image(style), args.style_size).shape[:2])
@@ -186,7 +188,8 @@ def tiled_run(stylizer: Stylizer, args, contents: list[Path], style: Path, refer
             flops += 2 * model_flops(encoder, h, w) + model_flops(decoder, h // 8, w // 8)
     untiled = model_flops(encoder, height, width) + model_flops(decoder, height // 8, width // 8)
     row = Row(f"tiled {args.tile}, overlap {DEFAULT_OVERLAP}", f"{width}x{height}", 1,
-              Timing(first=first, samples=[elapsed]), flops, reference=row_reference)  # fmt: skip
+              Timing(first, [elapsed], [cpu]), flops, reference=row_reference,
+              reference_cpu=sum(row_reference_cpu) / 2)  # fmt: skip
     row.extra = {"tiles": len(rows_) * len(cols_), "FLOPs / untiled": f"{flops / untiled:.2f}",
                  "RSS before GB": f"{rss_before:.2f}", "peak RSS GB": f"{peak_rss_gb():.2f}"}  # fmt: skip
     return row

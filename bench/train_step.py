@@ -55,7 +55,7 @@ class StepTimer(keras.callbacks.Callback):
 
     def __init__(self) -> None:
         super().__init__()
-        self.begin, self.ends = 0.0, []
+        self.begin, self.ends, self.cpu_ends = 0.0, [], []
 
     def on_train_batch_begin(self, batch, logs=None):
         if batch == 0:
@@ -63,6 +63,7 @@ class StepTimer(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.ends.append(time.perf_counter())
+        self.cpu_ends.append(time.process_time())
 
 
 def step_flops(model, batch: int, crop: int) -> int:
@@ -90,7 +91,8 @@ def time_fit(config: Config, dataset: tf.data.Dataset, warmup: int, repeats: int
     model.fit(dataset, epochs=1, steps_per_epoch=1 + warmup + repeats, verbose=0, shuffle=False, callbacks=[timer])
     ends = timer.ends
     samples = [b - a for a, b in zip(ends[warmup:], ends[warmup + 1 :], strict=False)]
-    return Timing(first=ends[0] - timer.begin, samples=samples), model
+    cpu = [b - a for a, b in zip(timer.cpu_ends[warmup:], timer.cpu_ends[warmup + 1 :], strict=False)]
+    return Timing(first=ends[0] - timer.begin, samples=samples, cpu=cpu), model
 
 
 def main(argv=None) -> int:

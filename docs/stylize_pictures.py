@@ -6,12 +6,18 @@ The commands are read from the README's "## Stylize" bash block, so the pictures
 from exactly the documented command lines. Outputs (and --grid, --mask) are redirected into
 --output; the mask is drawn here (an ellipse, white inside) at the content's size; the video
 command runs only with --clip. Needs the demo images (`make demo` fills data/demo/).
+
+Then the pictures are made fit for the README: every image scaled to at most --width pixels
+wide; the alpha sweep and six frames of the video joined into one strip each (sweep.jpg,
+video.jpg); the batch's per-pair files, the sweep folder and the video itself removed (the
+batch's grid stays).
 """
 
 from __future__ import annotations
 
 import argparse
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,11 +44,53 @@ def draw_mask(content: Path, target: Path) -> None:
     mask.save(target)
 
 
+def strip(images: list[Image.Image], height: int, gap: int = 4) -> Image.Image:
+    """Images side by side at one height, white gaps."""
+    scaled = [im.resize((round(im.width * height / im.height), height), Image.LANCZOS) for im in images]
+    canvas = Image.new("RGB", (sum(im.width for im in scaled) + gap * (len(scaled) - 1), height), "white")
+    x = 0
+    for im in scaled:
+        canvas.paste(im, (x, 0))
+        x += im.width + gap
+    return canvas
+
+
+def video_frames(path: Path, count: int) -> list[Image.Image]:
+    from adain.video import probe, read_frames
+
+    total = probe(path).frames or count
+    wanted = {round(i * (total - 1) / max(count - 1, 1)) for i in range(count)}
+    return [Image.fromarray(frame) for i, frame in enumerate(read_frames(path)) if i in wanted]
+
+
+def finish(output: Path, width: int) -> None:
+    """Strips for the sweep and the video, bulky intermediates removed, everything web-sized."""
+    sweep = output / "sweep"
+    if sweep.is_dir():
+        files = sorted(sweep.glob("*_alpha*.jpg"), key=lambda p: float(p.stem.rsplit("_alpha", 1)[1]))
+        strip([Image.open(f).convert("RGB") for f in files], 192).save(output / "sweep.jpg", quality=88)
+        shutil.rmtree(sweep)
+    for clip in output.glob("*.mp4"):
+        strip(video_frames(clip, 6), 144).save(output / "video.jpg", quality=88)
+        clip.unlink()
+    shutil.rmtree(output / "outputs", ignore_errors=True)
+    for picture in [*output.glob("*.jpg"), *output.glob("*.png")]:
+        with Image.open(picture) as image:
+            image.load()
+        if image.width > width:
+            image = image.resize((width, round(image.height * width / image.width)), Image.LANCZOS)
+        if picture.suffix == ".jpg":
+            image.convert("RGB").save(picture, quality=88)
+        else:
+            image.save(picture, optimize=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", required=True, help="run directory, e.g. checkpoints/demo")
     parser.add_argument("--clip", help="a video for the video example (skipped without)")
     parser.add_argument("--output", default=str(REPO / "docs" / "images"))
+    parser.add_argument("--width", type=int, default=512, help="largest picture width kept in --output")
     args = parser.parse_args()
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
@@ -65,6 +113,7 @@ def main() -> int:
                 argv[i] = args.clip
         print("python infer.py " + shlex.join(argv), file=sys.stderr)
         subprocess.run([sys.executable, str(REPO / "infer.py"), *argv], cwd=REPO, check=True)
+    finish(output, args.width)
     return 0
 
 

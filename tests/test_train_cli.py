@@ -21,10 +21,13 @@ def test_train_writes_checkpoints_and_scalars_then_resumes(tmp_path, shared_data
     assert (run_dir / "decoder.keras").is_file() and (run_dir / "config.yaml").is_file()
     assert event_steps(run_dir / "logs", "loss/total") == [1, 2, 3, 4]
     assert event_steps(run_dir / "logs", "train/learning_rate") == [1, 2, 3, 4]
+    # stderr is a pipe, not a terminal: plain progress lines instead of a carriage-return bar
+    assert "train: step 4/4" in first.stderr and "\r" not in first.stderr
 
     second = run_script("train.py", "--config", str(config), "--set", "train.steps=7")
     assert second.returncode == 0, second.stderr[-2000:]
     assert "resuming" in second.stderr and "step 4" in second.stderr
+    assert "train: step 7/7" in second.stderr and "train: step 4/" not in second.stderr
     steps = event_steps(run_dir / "logs", "loss/total")
     assert steps == [1, 2, 3, 4, 5, 6, 7]  # continued the same curve, no restart at 1
     assert checkpoint_steps(run_dir)[-1] == 7
