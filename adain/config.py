@@ -51,6 +51,8 @@ class ModelConfig:
     # none | per_channel: filters rescaled to mean activation 1 (adain/normalization.py, docs/quality.md)
     vgg_normalization: str = "none"
     content_layer: str = "block4_conv1"  # where AdaIN acts and the decoder starts (relu4_1)
+    # random (the paper) | encoder_transpose: start the decoder as the VGG encoder's transpose (a deconvnet)
+    decoder_init: str = "random"
     style_layers: list[str] = field(
         default_factory=lambda: ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1"]
     )  # relu1_1..relu4_1
@@ -85,6 +87,7 @@ class EvalConfig:
     max_images: int = 4  # first N (sorted) of each: N x N pairs
 
 
+DECODER_INITS = ("random", "encoder_transpose")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
 
 
@@ -289,6 +292,8 @@ def validate_model(model: ModelConfig) -> None:
         raise UserError(
             f"config: model.vgg_normalization must be 'none' or 'per_channel', got '{model.vgg_normalization}'"
         )
+    if model.decoder_init not in DECODER_INITS:
+        raise UserError(f"config: model.decoder_init must be one of {', '.join(DECODER_INITS)}, got '{model.decoder_init}'")
     adain_layers = [name for name in VGG19_CONV_LAYERS if not name.startswith("block5")]  # padding: stride 8
     if model.content_layer not in adain_layers:
         raise UserError(f"config: model.content_layer must be a VGG-19 conv layer of blocks 1-4 (e.g. block4_conv1), "

@@ -207,7 +207,8 @@ def run_settings(checkpoint: str | os.PathLike) -> dict:
     if not (path / CONFIG_FILE_NAME).is_file():
         return {}
     train = (yaml.safe_load((path / CONFIG_FILE_NAME).read_text()) or {}).get("train") or {}
-    return {"vgg_normalization": run_model_config(path).vgg_normalization,
+    model = run_model_config(path)
+    return {"vgg_normalization": model.vgg_normalization, "decoder_init": model.decoder_init,
             **{k: train.get(k) for k in ("style_weight", "content_weight", "tv_weight", "steps")}}  # fmt: skip
 
 
@@ -219,7 +220,8 @@ def markdown_table(report: dict) -> str:
     ]
     for label, summary in report["methods"].items():
         mean, settings = summary["mean"], summary.get("trained_with") or {}
-        trained = ", ".join(f"{k} {v}" for k, v in settings.items() if k in ("vgg_normalization", "style_weight"))
+        trained = ", ".join(f"{k} {v}" for k, v in settings.items()
+                            if k in ("vgg_normalization", "style_weight", "decoder_init"))  # fmt: skip
         if summary["method"] == "gatys":
             trained = f"{summary['settings']['iterations']} iterations, beta {summary['settings']['style_weight']}"
         lines.append(f"| {label} | {trained} | {mean['content_loss']:.4g} | {mean['style_loss']:.4g} | "
@@ -257,10 +259,14 @@ def tradeoff_plot(report: dict, size: tuple[int, int] = (640, 440)) -> np.ndarra
         draw.text((5, py - 5), f"{10**value:.3g}", fill="black")
     draw.text((width // 2 - 110, height - 20), "content loss (vs AdaIN target), log", fill="black")
     draw.text((5, 2), "style loss, log", fill="black")
-    colours = {"none": (200, 60, 40), "per_channel": (40, 90, 200)}
+    colours = {"none": (200, 60, 40), "per_channel": (40, 90, 200),
+               "none, encoder_transpose": (230, 140, 30), "per_channel, encoder_transpose": (120, 60, 190)}  # fmt: skip
     groups: dict[str, list] = {}
     for label, summary in report["methods"].items():
-        group = (summary.get("trained_with") or {}).get("vgg_normalization", summary["method"])
+        settings = summary.get("trained_with") or {}
+        group = settings.get("vgg_normalization", summary["method"])
+        if settings.get("decoder_init", "random") != "random":
+            group += f", {settings['decoder_init']}"
         groups.setdefault(group, []).append((summary.get("trained_with", {}).get("style_weight") or 0, label))
     for group, members in groups.items():
         colour = colours.get(group, (60, 150, 60) if group == "gatys" else (110, 110, 110))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
 
 EPSILON = 1e-5
@@ -40,6 +41,29 @@ class AdaIN(keras.layers.Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="adain")
+class ChannelScale(keras.layers.Layer):
+    """Multiply each channel by a fixed positive constant (part of the config, never trained).
+
+    The decoder of a normalised-VGG run starts with it: normalised features times the VGG channel
+    means are the unnormalised ones, so every decoder sees inputs of the same scale and the same
+    weights make the same images whichever normalisation the losses were measured with.
+    """
+
+    def __init__(self, scale, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.scale = [float(value) for value in np.ravel(scale)]
+
+    def call(self, inputs):
+        return inputs * ops.convert_to_tensor(self.scale, dtype=inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "scale": self.scale}
 
 
 @keras.saving.register_keras_serializable(package="adain")

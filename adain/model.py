@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
 from adain import losses
 from adain.config import ModelConfig
 from adain.distribute import PrebuiltFit, scale_loss, step_logs
-from adain.layers import AdaIN, ReflectionConv2D, VGGPreprocess, adaptive_instance_norm
+from adain.layers import VGG_BGR_MEAN, AdaIN, ChannelScale, ReflectionConv2D, VGGPreprocess, adaptive_instance_norm
 from adain.weights import VGG19_CONV_LAYERS, Weights
 
 # relu1_1, relu2_1, relu3_1, relu4_1: Keras names a conv layer's ReLU output after the conv.
@@ -53,17 +54,21 @@ def build_vgg19_encoder(
 
 
 def build_decoder(
-    name: str = "decoder", content_layer: str = CONTENT_LAYER, dtype: str | None = None
+    name: str = "decoder", content_layer: str = CONTENT_LAYER, dtype: str | None = None,
+    input_scale: Sequence[float] | None = None,
 ) -> keras.Sequential:
     """Mirror of the encoder up to `content_layer`: reflection-padded convs, nearest upsampling, no norm layers.
 
     For relu4_1 that is the paper's decoder (conv1..conv9). Output: RGB in 0..255 units, unclipped (clipping
     happens when images are written), always float32: under a mixed policy (`dtype`) the last conv (0.4% of
-    the FLOPs) runs in float32 too.
+    the FLOPs) runs in float32 too. `input_scale` (per channel, `decoder_input_scale`) first brings normalised
+    VGG features back to the unnormalised scale, so Adam trains the same parametrisation either way.
     """
     last_dtype = "float32" if dtype is not None and str(dtype).startswith("mixed") else dtype
     mirrored = list(reversed(VGG19_CONV_LAYERS[: VGG19_CONV_LAYERS.index(content_layer) + 1]))
     stack: list = [keras.Input((None, None, VGG19_CHANNELS[content_layer]), name="features")]
+    if input_scale is not None:
+        stack.append(ChannelScale(input_scale, name="feature_scale", dtype=dtype))
     ups = 0
     for index, layer_name in enumerate(mirrored, start=1):
         last = index == len(mirrored)
@@ -74,6 +79,55 @@ def build_decoder(
             ups += 1
             stack.append(layers.UpSampling2D(2, interpolation="nearest", name=f"up{ups}", dtype=dtype))
     return keras.Sequential(stack, name=name)
+
+
+def build_configured_decoder(model: ModelConfig, dtype: str | None = None) -> keras.Sequential:
+    """The decoder a config asks for: its content layer, and the input scale its VGG normalisation needs."""
+    from adain.normalization import decoder_input_scale
+
+    return build_decoder(content_layer=model.content_layer, dtype=dtype, input_scale=decoder_input_scale(model))
+
+
+def transpose_encoder_into(decoder: keras.Model, weights: Weights, images: Sequence) -> list[tuple[str, float]]:
+    """Start the decoder as the transpose of the encoder it mirrors: Zeiler & Fergus' deconvnet, not noise.
+
+    Decoder conv k gets the spatially flipped, transposed kernel of the VGG conv it mirrors (the adjoint
+    of that convolution; with the decoder's ReLU and nearest upsampling the net is a deconvnet), scaled so
+    its activations on `images` (RGB 0..255, any sizes) have the spread of the encoder activations it
+    stands for; biases start at 0, the last conv outputs RGB around the ImageNet mean. An untrained
+    decoder then already draws the content's edges, and training starts from structure. `weights` are
+    the unnormalised VGG weights (a normalised run's decoder starts with `ChannelScale` back to them).
+    """
+    convs = [layer for layer in decoder.layers if isinstance(layer, ReflectionConv2D)]
+    mirrored = list(reversed(VGG19_CONV_LAYERS[: len(convs)]))
+    encoder = build_vgg19_encoder(weights, mirrored[::-1], name="vgg19_taps")
+    activations = [dict(zip(mirrored[::-1], encoder(tf.convert_to_tensor(image, tf.float32)[None]), strict=True))
+                   for image in images]  # fmt: skip
+    spread = {name: float(np.sqrt(np.mean([np.mean(np.square(a[name])) - np.mean(a[name]) ** 2 for a in activations])))
+              for name in mirrored}  # fmt: skip
+    image_spread = float(np.mean([np.std(np.asarray(image, np.float32)) for image in images]))
+    rgb_mean = np.asarray(VGG_BGR_MEAN[::-1], np.float32)
+    xs = [a[mirrored[0]] for a in activations]  # unnormalised features the decoder sees
+    scales, k = [], 0
+    for layer in decoder.layers:
+        if isinstance(layer, ChannelScale):  # inputs are unnormalised already
+            continue
+        if isinstance(layer, ReflectionConv2D):
+            kernel = np.transpose(weights[mirrored[k]][0][::-1, ::-1], (0, 1, 3, 2))  # (3, 3, out, in): the adjoint
+            last = k == len(convs) - 1
+            if last:
+                kernel = kernel[..., ::-1]  # VGG's input is BGR
+            bias = np.zeros(kernel.shape[-1], np.float32)
+            layer.set_weights([kernel, bias])
+            outputs = [layer(x) for x in xs]
+            observed = float(np.sqrt(np.mean([np.var(np.asarray(y)) for y in outputs])))
+            target = image_spread if last else spread[mirrored[k + 1]]
+            factor = target / max(observed, 1e-12)
+            layer.set_weights([kernel * factor, rgb_mean if last else bias])
+            scales.append((layer.name, factor))
+            k += 1
+        xs = [layer(x) for x in xs]
+    return scales
 
 
 def adain_encoder_layers(style_layers: Sequence[str] = STYLE_LAYERS, content_layer: str = CONTENT_LAYER

@@ -149,12 +149,22 @@ def encoder_weights(vgg_weights: str | os.PathLike | None = None, normalization:
     return weights
 
 
-def init_decoder_from(decoder, source: str | os.PathLike, model) -> None:
-    """Start `decoder` from another run's decoder (fine-tuning), across a change of VGG normalisation.
+def decoder_input_scale(model) -> np.ndarray | None:
+    """Per-channel factor from a run's encoder features back to unnormalised ones (None: already are).
 
-    `model` is this run's ModelConfig. A decoder fed normalised features x equals one fed unnormalised
-    features x * m with its first conv's input channels multiplied by m, so switching normalisation
-    rescales that kernel and the starting decoder computes exactly the same images.
+    `model` is a ModelConfig. A decoder that starts with this factor (adain.layers.ChannelScale) sees
+    the same inputs under either normalisation: only the losses, i.e. how much each layer counts, differ.
+    """
+    if check_normalization(model.vgg_normalization) == "none":
+        return None
+    return channel_scales(load_vgg19_weights(model.vgg_weights))[model.content_layer]
+
+
+def init_decoder_from(decoder, source: str | os.PathLike, model) -> None:
+    """Start `decoder` from another run's decoder (fine-tuning), also across a change of VGG normalisation.
+
+    `model` is this run's ModelConfig. Decoders start with `decoder_input_scale`, so the same weights make
+    the same images whichever normalisation each run used: the trainable weights are copied as they are.
     """
     from adain.config import run_model_config
     from adain.stylize import load_decoder
@@ -165,12 +175,7 @@ def init_decoder_from(decoder, source: str | os.PathLike, model) -> None:
         raise UserError(
             f"train.init_from: {source} decodes {source_model.content_layer}, this run {model.content_layer}"
         )
-    weights = [np.asarray(w) for w in load_decoder(source).get_weights()]
-    if source_model.vgg_normalization != model.vgg_normalization:
-        means = channel_scales(load_vgg19_weights(model.vgg_weights))[model.content_layer]
-        factor = means if model.vgg_normalization == "per_channel" else 1.0 / means
-        weights[0] = weights[0] * factor[None, None, :, None]  # conv1's kernel, (3, 3, in, out)
-    decoder.set_weights(weights)
+    decoder.set_weights([np.asarray(w) for w in load_decoder(source).get_weights()])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

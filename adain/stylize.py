@@ -24,7 +24,7 @@ from adain.controls import blended_target, masked_target, region_weights, style_
 from adain.errors import UserError
 from adain.images import load_image, to_rgb_uint8, to_uint8
 from adain.masks import MaskLike, check_mask_count, mask_regions
-from adain.model import AdaINModel, build_configured_encoder, build_decoder, pad_to_multiple
+from adain.model import AdaINModel, build_configured_decoder, build_configured_encoder, pad_to_multiple
 from adain.options import check_alpha, check_size, normalize_weights
 from adain.preprocess import center_crop, resize_smaller_side
 from adain.tiling import TiledStylizer, as_image_array
@@ -67,7 +67,7 @@ def load_decoder(run_dir: str | os.PathLike) -> keras.Model:
     latest = tf.train.latest_checkpoint(str(run_dir / CHECKPOINT_DIR))
     if latest is None:
         raise UserError(f"no trained decoder in {run_dir} (expected {DECODER_FILE} or {CHECKPOINT_DIR}/)")
-    decoder = build_decoder(content_layer=run_model_config(run_dir).content_layer)
+    decoder = build_configured_decoder(run_model_config(run_dir))
     tf.train.Checkpoint(decoder=decoder).restore(latest).expect_partial()
     return decoder
 

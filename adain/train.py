@@ -17,11 +17,11 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from adain.config import Config, save_config
+from adain.config import Config, ModelConfig, save_config
 from adain.data import preview_images, training_dataset
 from adain.datasets.decoding import SkippedFiles
 from adain.distribute import PEER_LOST_ERRORS, make_distribution
-from adain.model import AdaINModel, build_configured_encoder, build_decoder
+from adain.model import AdaINModel, build_configured_decoder, build_configured_encoder, transpose_encoder_into
 from adain.precision import resolve_jit_compile, resolve_precision
 
 DECODER_FILE = "decoder.keras"
@@ -34,7 +34,7 @@ SKIPPED_FILE = "skipped_files.tsv"  # unreadable images found so far: path TAB r
 def build_model(config: Config) -> AdaINModel:
     policy = resolve_precision(config.train.mixed_precision)
     encoder, style_indices = build_configured_encoder(config.model, verbose=True, dtype=policy)
-    decoder = build_decoder(content_layer=config.model.content_layer, dtype=policy)
+    decoder = build_configured_decoder(config.model, dtype=policy)
     model = AdaINModel(encoder, decoder, config.train.content_weight, config.train.style_weight,
                        config.train.tv_weight, style_indices)  # fmt: skip
     schedule = keras.optimizers.schedules.InverseTimeDecay(
@@ -46,6 +46,16 @@ def build_model(config: Config) -> AdaINModel:
     model.compile(optimizer=optimizer, jit_compile=resolve_jit_compile(config.train.jit_compile))
     model.optimizer.build(model.decoder.trainable_variables)
     return model
+
+
+def transpose_encoder(decoder: keras.Model, model: ModelConfig) -> None:
+    """model.decoder_init: encoder_transpose, calibrated on the documented normalisation images at 128 px."""
+    from adain.normalization import scale_images
+    from adain.weights import load_vgg19_weights
+
+    start = time.perf_counter()
+    transpose_encoder_into(decoder, load_vgg19_weights(model.vgg_weights), scale_images(128))
+    print(f"decoder: initialised as the encoder's transpose ({time.perf_counter() - start:.1f} s)", file=sys.stderr)
 
 
 def current_step(model: AdaINModel) -> int:
@@ -143,7 +153,7 @@ class ProgressBar(keras.callbacks.Callback):
         self.bar.close()
 
 
-def save_decoder(decoder: keras.Model, run_dir: Path, content_layer: str = "block4_conv1") -> Path:
+def save_decoder(decoder: keras.Model, run_dir: Path, model: ModelConfig) -> Path:
     """Save for inference; written to a temp file then renamed so a kill never leaves a broken file.
 
     Always saved as float32, whatever precision trained it: inference picks its own.
@@ -151,7 +161,7 @@ def save_decoder(decoder: keras.Model, run_dir: Path, content_layer: str = "bloc
     final = run_dir / DECODER_FILE
     tmp = run_dir / f".{DECODER_FILE}.tmp.keras"
     if any(layer.compute_dtype != "float32" for layer in decoder.layers):
-        float32 = build_decoder(content_layer=content_layer, dtype="float32")
+        float32 = build_configured_decoder(model, dtype="float32")
         float32.set_weights(decoder.get_weights())
         decoder = float32
     decoder.save(tmp)
@@ -183,6 +193,8 @@ def train(config: Config) -> Path:
         from adain.normalization import init_decoder_from
 
         init_decoder_from(model.decoder, config.train.init_from, config.model)
+    elif config.model.decoder_init == "encoder_transpose":
+        transpose_encoder(model.decoder, config.model)
     start = current_step(model)
     total = config.train.steps
     if dist.is_chief:
@@ -237,7 +249,7 @@ def train(config: Config) -> Path:
     if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(f"-{step}"):
         manager.save(checkpoint_number=step)
     with dist.writing(run_dir) as out_dir:  # a worker's copy goes to scratch and is discarded
-        save_decoder(model.decoder, out_dir, config.model.content_layer)
+        save_decoder(model.decoder, out_dir, config.model)
     saved_by = "" if dist.is_chief else " by the chief"
     print(f"done: step {step}; decoder and config saved in {run_dir}{saved_by}", file=sys.stderr)
     return run_dir

@@ -40,6 +40,7 @@ def test_overrides_are_yaml_typed(tmp_path):
         ("data.crop_size=1024", "must not exceed"),
         ("model.vgg_weights=/no/file.h5", "file not found"),
         ("data.content.source=s3", "must be 'folder' or 'tfds'"),
+        ("model.decoder_init=zeros", "decoder_init must be one of random, encoder_transpose"),
         ("train", "expects key=value"),
     ],
 )

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from adain import losses
-from adain.layers import AdaIN, ReflectionConv2D, channel_mean_std
+from adain.layers import AdaIN, ChannelScale, ReflectionConv2D, channel_mean_std
 from adain.model import AdaINModel, build_decoder
 
 
@@ -50,14 +50,27 @@ def test_decoder_has_no_normalization_and_mirrors_encoder():
     assert convs[-1].activation is keras.activations.linear
 
 
-def test_decoder_save_and_load_round_trip(tmp_path):
-    decoder = build_decoder()
-    features = tf.random.uniform((1, 5, 7, 512))
+@pytest.mark.parametrize("scaled", [False, True])
+def test_decoder_save_and_load_round_trip(tmp_path, scaled):
+    scale = np.linspace(0.5, 400.0, 512) if scaled else None
+    decoder = build_decoder(input_scale=scale)
+    features = tf.random.uniform((1, 5, 7, 512)) / (400.0 if scaled else 1.0)
     before = decoder(features)
     decoder.save(tmp_path / "decoder.keras")
     loaded = keras.saving.load_model(tmp_path / "decoder.keras", compile=False)
     np.testing.assert_allclose(loaded(features), before, rtol=1e-5, atol=1e-4)
+    assert any(isinstance(layer, ChannelScale) for layer in loaded.layers) == scaled
     assert AdaIN.from_config(AdaIN(epsilon=1e-3).get_config()).epsilon == 1e-3
+
+
+def test_input_scale_makes_a_decoder_of_scaled_features_the_same_function():
+    """decoder(x / m) with input scale m == decoder(x) without: same weights, same images."""
+    scale = np.linspace(1.0, 50.0, 512).astype(np.float32)
+    plain, scaled = build_decoder(), build_decoder(input_scale=scale)
+    assert [w.shape for w in plain.get_weights()] == [w.shape for w in scaled.get_weights()]  # nothing trainable added
+    scaled.set_weights(plain.get_weights())
+    features = tf.random.uniform((1, 4, 6, 512), 0, 100)
+    np.testing.assert_allclose(scaled(features / scale), plain(features), rtol=1e-4, atol=1e-3)
 
 
 def test_one_training_step_lowers_the_loss_on_real_images(encoder, shared_data):
@@ -76,3 +89,31 @@ def test_one_training_step_lowers_the_loss_on_real_images(encoder, shared_data):
     for _ in range(5):
         last = model.train_step(data)["loss"]
     assert float(last) < float(first)
+
+
+def test_encoder_transpose_init_starts_the_decoder_from_the_contents_structure(vgg_weights, encoder, shared_data):
+    """model.decoder_init=encoder_transpose: untrained, the decoder already inverts relu4_1 far better than noise."""
+    from adain.images import load_image
+    from adain.model import transpose_encoder_into
+    from adain.normalization import scale_images
+    from adain.preprocess import center_crop, resize_smaller_side
+
+    image = center_crop(resize_smaller_side(load_image(shared_data / "content" / "flowers.jpg"), 128), 128)[None]
+    calibration = scale_images(128)  # what train.py calibrates on
+    features = encoder(image)[-1]
+    scores = {}
+    for init in ("random", "encoder_transpose"):
+        keras.utils.set_random_seed(0)
+        decoder = build_decoder()
+        if init == "encoder_transpose":
+            scales = transpose_encoder_into(decoder, vgg_weights, calibration)
+            assert [name for name, _ in scales] == [f"conv{i}" for i in range(1, 10)]
+            assert all(factor > 0 for _, factor in scales)
+        output = decoder(features)
+        reconstruction = float(losses.content_loss(encoder(output)[-1], features))
+        gray = np.corrcoef(np.asarray(output)[0].mean(-1).ravel(), np.asarray(image)[0].mean(-1).ravel())[0, 1]
+        scores[init] = reconstruction, gray, float(np.mean(output))
+    # Half the random decoder's reconstruction loss, twice its pixel correlation, around the ImageNet mean colour.
+    assert scores["encoder_transpose"][0] < 0.6 * scores["random"][0], scores
+    assert scores["encoder_transpose"][1] > max(0.2, 2 * scores["random"][1]), scores
+    assert 60 < scores["encoder_transpose"][2] < 180, scores

@@ -69,11 +69,11 @@ def test_config_switch_is_validated(tmp_path):
 
 
 def test_fine_tuning_across_normalisations_keeps_the_decoders_images(vgg_weights, shared_data, tmp_path):
-    """init_from a run trained without normalisation: the rescaled decoder makes the same images."""
+    """init_from a run trained without normalisation: with its input scale the decoder makes the same images."""
     import keras
 
     from adain.config import Config, save_config
-    from adain.model import AdaINModel, build_configured_encoder, build_decoder
+    from adain.model import AdaINModel, build_configured_decoder, build_configured_encoder, build_decoder
 
     source = tmp_path / "source"
     source.mkdir()
@@ -87,7 +87,7 @@ def test_fine_tuning_across_normalisations_keeps_the_decoders_images(vgg_weights
     for normalization in ("none", "per_channel"):
         model_config = Config().model
         model_config.vgg_normalization = normalization
-        decoder = build_decoder()
+        decoder = build_configured_decoder(model_config)
         norm.init_decoder_from(decoder, source, model_config)
         outputs[normalization] = AdaINModel(build_configured_encoder(model_config)[0], decoder)(inputs).numpy()
     assert np.abs(outputs["none"]).max() > 1.0

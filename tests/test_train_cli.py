@@ -15,8 +15,9 @@ def checkpoint_steps(run_dir):
 def test_train_writes_checkpoints_and_scalars_then_resumes(tmp_path, shared_data):
     run_dir = tmp_path / "run"
     config = write_small_config(tmp_path / "c.yaml", run_dir, shared_data / "content", shared_data / "style", steps=4)
-    first = run_script("train.py", "--config", str(config))
+    first = run_script("train.py", "--config", str(config), "--set", "model.decoder_init=encoder_transpose")
     assert first.returncode == 0, first.stderr[-2000:]
+    assert "decoder: initialised as the encoder's transpose" in first.stderr
     assert checkpoint_steps(run_dir)[-1] == 4
     assert (run_dir / "decoder.keras").is_file() and (run_dir / "config.yaml").is_file()
     assert event_steps(run_dir / "logs", "loss/total") == [1, 2, 3, 4]
@@ -27,6 +28,7 @@ def test_train_writes_checkpoints_and_scalars_then_resumes(tmp_path, shared_data
     second = run_script("train.py", "--config", str(config), "--set", "train.steps=7")
     assert second.returncode == 0, second.stderr[-2000:]
     assert "resuming" in second.stderr and "step 4" in second.stderr
+    assert "initialised" not in second.stderr  # a resumed run keeps its trained decoder
     assert "train: step 7/7" in second.stderr and "train: step 4/" not in second.stderr
     steps = event_steps(run_dir / "logs", "loss/total")
     assert steps == [1, 2, 3, 4, 5, 6, 7]  # continued the same curve, no restart at 1
