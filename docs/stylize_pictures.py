@@ -95,8 +95,11 @@ def main() -> int:
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
 
+    inputs: list[str] = []  # the single files the commands read, shown once as inputs.jpg
     for command in readme_commands(REPO / "README.md"):
         argv = command[2:]  # drop "python infer.py"
+        inputs += [v for i, v in enumerate(argv) if i and argv[i - 1] in ("--content", "--style") or
+                   (i > 1 and argv[i - 2] == "--style" and not v.startswith("--"))]  # fmt: skip
         if "clip.mp4" in argv and not args.clip:
             print("skipping the video example (no --clip)", file=sys.stderr)
             continue
@@ -113,6 +116,8 @@ def main() -> int:
                 argv[i] = args.clip
         print("python infer.py " + shlex.join(argv), file=sys.stderr)
         subprocess.run([sys.executable, str(REPO / "infer.py"), *argv], cwd=REPO, check=True)
+    files = [REPO / f for f in dict.fromkeys(inputs) if (REPO / f).is_file() and not f.endswith(".mp4")]
+    strip([Image.open(f).convert("RGB") for f in files], 160).save(output / "inputs.jpg", quality=88)
     finish(output, args.width)
     return 0
 
