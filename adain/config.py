@@ -293,7 +293,9 @@ def validate_model(model: ModelConfig) -> None:
             f"config: model.vgg_normalization must be 'none' or 'per_channel', got '{model.vgg_normalization}'"
         )
     if model.decoder_init not in DECODER_INITS:
-        raise UserError(f"config: model.decoder_init must be one of {', '.join(DECODER_INITS)}, got '{model.decoder_init}'")
+        raise UserError(
+            f"config: model.decoder_init must be one of {', '.join(DECODER_INITS)}, got '{model.decoder_init}'"
+        )
     adain_layers = [name for name in VGG19_CONV_LAYERS if not name.startswith("block5")]  # padding: stride 8
     if model.content_layer not in adain_layers:
         raise UserError(f"config: model.content_layer must be a VGG-19 conv layer of blocks 1-4 (e.g. block4_conv1), "

@@ -54,7 +54,9 @@ def build_vgg19_encoder(
 
 
 def build_decoder(
-    name: str = "decoder", content_layer: str = CONTENT_LAYER, dtype: str | None = None,
+    name: str = "decoder",
+    content_layer: str = CONTENT_LAYER,
+    dtype: str | None = None,
     input_scale: Sequence[float] | None = None,
 ) -> keras.Sequential:
     """Mirror of the encoder up to `content_layer`: reflection-padded convs, nearest upsampling, no norm layers.

@@ -149,7 +149,10 @@ class Reference:
 
     def bracket(self, make_row: Callable[[], Row]) -> Row:
         """Run one case between two reference measurements; the row keeps their mean."""
-        if not self.points:
+        if not self.points:  # the first measurement of a process ran up to 2x slow: warm up, then measure
+            self.measure()
+            self.points.clear()
+            self.cpu_points.clear()
             self.measure()
         before, before_cpu = self.points[-1], self.cpu_points[-1]
         row = make_row()
