@@ -101,34 +101,35 @@ def transpose_encoder_into(decoder: keras.Model, weights: Weights, images: Seque
     the unnormalised VGG weights (a normalised run's decoder starts with `ChannelScale` back to them).
     """
     convs = [layer for layer in decoder.layers if isinstance(layer, ReflectionConv2D)]
-    mirrored = list(reversed(VGG19_CONV_LAYERS[: len(convs)]))
-    encoder = build_vgg19_encoder(weights, mirrored[::-1], name="vgg19_taps")
-    activations = [dict(zip(mirrored[::-1], encoder(tf.convert_to_tensor(image, tf.float32)[None]), strict=True))
+    taps = VGG19_CONV_LAYERS[: len(convs)]  # the encoder convs the decoder mirrors, by depth
+    mirrored = taps[::-1]  # decoder conv k mirrors mirrored[k]
+    encoder = build_vgg19_encoder(weights, taps, name="vgg19_taps")
+    activations = [dict(zip(taps, encoder(tf.convert_to_tensor(image, tf.float32)[None]), strict=True))
                    for image in images]  # fmt: skip
-    spread = {name: float(np.sqrt(np.mean([np.mean(np.square(a[name])) - np.mean(a[name]) ** 2 for a in activations])))
-              for name in mirrored}  # fmt: skip
+    spread = {name: float(np.sqrt(np.mean([np.var(a[name]) for a in activations]))) for name in mirrored[1:]}
     image_spread = float(np.mean([np.std(np.asarray(image, np.float32)) for image in images]))
     rgb_mean = np.asarray(VGG_BGR_MEAN[::-1], np.float32)
     xs = [a[mirrored[0]] for a in activations]  # unnormalised features the decoder sees
-    scales, k = [], 0
+    scales = []
     for layer in decoder.layers:
         if isinstance(layer, ChannelScale):  # inputs are unnormalised already
             continue
-        if isinstance(layer, ReflectionConv2D):
-            kernel = np.transpose(weights[mirrored[k]][0][::-1, ::-1], (0, 1, 3, 2))  # (3, 3, out, in): the adjoint
-            last = k == len(convs) - 1
-            if last:
-                kernel = kernel[..., ::-1]  # VGG's input is BGR
-            bias = np.zeros(kernel.shape[-1], np.float32)
-            layer.set_weights([kernel, bias])
-            outputs = [layer(x) for x in xs]
-            observed = float(np.sqrt(np.mean([np.var(np.asarray(y)) for y in outputs])))
-            target = image_spread if last else spread[mirrored[k + 1]]
-            factor = target / max(observed, 1e-12)
-            layer.set_weights([kernel * factor, rgb_mean if last else bias])
-            scales.append((layer.name, factor))
-            k += 1
-        xs = [layer(x) for x in xs]
+        if not isinstance(layer, ReflectionConv2D):
+            xs = [layer(x) for x in xs]
+            continue
+        k = len(scales)
+        last = k == len(convs) - 1
+        kernel = np.transpose(weights[mirrored[k]][0][::-1, ::-1], (0, 1, 3, 2))  # (3, 3, out, in): the adjoint
+        if last:
+            kernel = kernel[..., ::-1]  # VGG's input is BGR
+        bias = np.zeros(kernel.shape[-1], np.float32)
+        layer.set_weights([kernel, bias])
+        outputs = [layer(x) for x in xs]
+        observed = float(np.sqrt(np.mean([np.var(np.asarray(y)) for y in outputs])))
+        factor = (image_spread if last else spread[mirrored[k + 1]]) / max(observed, 1e-12)
+        layer.set_weights([kernel * factor, rgb_mean if last else bias])
+        scales.append((layer.name, factor))
+        xs = [y * factor for y in outputs]  # = layer(x) now: zero bias, and ReLU commutes with a positive factor
     return scales
 
 

@@ -136,12 +136,16 @@ class Reference:
         self.points: list[float] = []  # GFLOP/s of each measurement
         self.cpu_points: list[float] = []  # GFLOP per CPU second of each measurement
 
-    def measure(self) -> float:
-        """Time the reference again; returns this measurement's GFLOP/s (median of its samples)."""
+    def measure(self, record: bool = True) -> float:
+        """Time the reference again; returns this measurement's GFLOP/s (median of its samples).
+
+        `record=False` only warms up: the first measurement of a process ran up to 2x slow."""
         timing = time_calls(lambda: self.conv(self.x, self.k).numpy(), self.repeats, warmup=2)
-        self.points.append(REFERENCE_FLOPS / timing.median / 1e9)
-        self.cpu_points.append(REFERENCE_FLOPS / statistics.median(timing.cpu) / 1e9)
-        return self.points[-1]
+        gflops = REFERENCE_FLOPS / timing.median / 1e9
+        if record:
+            self.points.append(gflops)
+            self.cpu_points.append(REFERENCE_FLOPS / statistics.median(timing.cpu) / 1e9)
+        return gflops
 
     @property
     def gflops(self) -> float:
@@ -149,10 +153,8 @@ class Reference:
 
     def bracket(self, make_row: Callable[[], Row]) -> Row:
         """Run one case between two reference measurements; the row keeps their mean."""
-        if not self.points:  # the first measurement of a process ran up to 2x slow: warm up, then measure
-            self.measure()
-            self.points.clear()
-            self.cpu_points.clear()
+        if not self.points:
+            self.measure(record=False)
             self.measure()
         before, before_cpu = self.points[-1], self.cpu_points[-1]
         row = make_row()
