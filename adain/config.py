@@ -64,6 +64,11 @@ class TrainConfig:
     steps: int = 160_000
     learning_rate: float = 1e-4
     lr_decay: float = 5e-5  # inverse-time decay per step: lr / (1 + lr_decay * step)
+    warmup_steps: int = 0  # linear warm-up of the learning rate over the first N steps (0: off, the paper)
+    # Warm start: the first N steps train the decoder to invert the content's features (AdaIN off, no style
+    # loss), so the AdaIN losses start from a decoder that already draws the photo (0: off, the paper).
+    invert_steps: int = 0
+    pixel_weight: float = 0.0  # during invert_steps: weight of MSE(output, content) on 0..1 pixels
     content_weight: float = 1.0
     style_weight: float = 10.0
     checkpoint_every: int = 1000
@@ -277,6 +282,9 @@ def validate(config: Config) -> None:
     _positive(train.content_weight, "train.content_weight", allow_zero=True)
     _positive(train.style_weight, "train.style_weight", allow_zero=True)
     _positive(train.tv_weight, "train.tv_weight", allow_zero=True)
+    _positive(train.warmup_steps, "train.warmup_steps", allow_zero=True)
+    _positive(train.invert_steps, "train.invert_steps", allow_zero=True)
+    _positive(train.pixel_weight, "train.pixel_weight", allow_zero=True)
     _positive(train.eval_every, "train.eval_every", allow_zero=True)
     if train.init_from is not None and not Path(train.init_from).exists():
         raise UserError(f"config: train.init_from: not found: {train.init_from}")

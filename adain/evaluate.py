@@ -152,6 +152,7 @@ class EvaluationCallback(keras.callbacks.Callback):
         self.every = every
         self.contents, self.styles = list(contents), list(styles)
         self.metrics = metrics or Metrics()
+        self.log_dir = Path(log_dir)
         self.writer = tf.summary.create_file_writer(str(log_dir))
         self._last = None
 
@@ -172,6 +173,8 @@ class EvaluationCallback(keras.callbacks.Callback):
         summary, rows = evaluate_method(self._stylize, self.metrics, self.contents, self.styles,
                                         [str(i) for i in range(len(self.contents))],
                                         [str(j) for j in range(len(self.styles))], warmup=False, progress=False)  # fmt: skip
+        with open(self.log_dir / "eval.jsonl", "a") as log:  # the held-out curve, also readable without TensorBoard
+            log.write(json.dumps({"step": step, "time": time.time(), **{k: summary["mean"][k] for k in LOSS_KEYS}}) + "\n")
         with self.writer.as_default(step=step):
             for key in LOSS_KEYS:
                 tf.summary.scalar(f"eval/{key}", summary["mean"][key])

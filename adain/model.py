@@ -165,7 +165,7 @@ class AdaINModel(PrebuiltFit, keras.Model):
 
     def __init__(self, encoder: keras.Model, decoder: keras.Model, content_weight: float = 1.0,
                  style_weight: float = 10.0, tv_weight: float = 0.0, style_indices: Sequence[int] | None = None,
-                 **kwargs) -> None:  # fmt: skip
+                 invert_steps: int = 0, pixel_weight: float = 0.0, **kwargs) -> None:  # fmt: skip
         super().__init__(**kwargs)
         self.encoder = encoder
         self.decoder = decoder
@@ -173,6 +173,7 @@ class AdaINModel(PrebuiltFit, keras.Model):
         self.content_weight = content_weight
         self.style_weight = style_weight
         self.tv_weight = tv_weight
+        self.invert_steps, self.pixel_weight = invert_steps, pixel_weight
         # Which encoder outputs the style loss uses (all by default); the last output is the content layer.
         self.style_indices = list(range(len(encoder.outputs))) if style_indices is None else list(style_indices)
 
@@ -205,9 +206,24 @@ class AdaINModel(PrebuiltFit, keras.Model):
         target = tf.stop_gradient(adaptive_instance_norm(content_features, style_features[-1]))
         return target, style_features
 
+    def training_targets_warm_start(self, content, style):
+        """As `training_targets`, but during the first `invert_steps` the target is the content's own features.
+
+        Returns (target, style features, 1.0 once AdaIN is on else 0.0).
+        """
+        style_features = [tf.stop_gradient(f) for f in self.encode_float32(style)]
+        content_features = tf.stop_gradient(self.encode_float32(content)[-1])
+        adain_on = tf.cast(self.optimizer.iterations >= self.invert_steps, tf.float32)
+        target = adaptive_instance_norm(content_features, style_features[-1])
+        target = tf.stop_gradient(adain_on * target + (1.0 - adain_on) * content_features)
+        return target, style_features, adain_on
+
     def train_step(self, data):
         content, style = data["content"], data["style"]
-        target, style_features = self.training_targets(content, style)
+        if self.invert_steps:
+            target, style_features, adain_on = self.training_targets_warm_start(content, style)
+        else:
+            (target, style_features), adain_on = self.training_targets(content, style), None
         with tf.GradientTape() as tape:
             output = self.decoder(target, training=True)
             output_features = self.encode_float32(output)
@@ -215,7 +231,11 @@ class AdaINModel(PrebuiltFit, keras.Model):
             style_loss = losses.style_loss(
                 [output_features[i] for i in self.style_indices], [style_features[i] for i in self.style_indices]
             )
-            total = self.content_weight * content_loss + self.style_weight * style_loss
+            style_weight = self.style_weight if adain_on is None else self.style_weight * adain_on
+            total = self.content_weight * content_loss + style_weight * style_loss
+            if adain_on is not None and self.pixel_weight:  # warm start: anchor colours to the photo
+                pixel_loss = losses.mse(ops.cast(output, "float32") / 255.0, content / 255.0)
+                total = total + self.pixel_weight * (1.0 - adain_on) * pixel_loss
             if self.tv_weight:
                 tv_loss = losses.total_variation(output)
                 total = total + self.tv_weight * tv_loss

@@ -36,16 +36,36 @@ def build_model(config: Config) -> AdaINModel:
     encoder, style_indices = build_configured_encoder(config.model, verbose=True, dtype=policy)
     decoder = build_configured_decoder(config.model, dtype=policy)
     model = AdaINModel(encoder, decoder, config.train.content_weight, config.train.style_weight,
-                       config.train.tv_weight, style_indices)  # fmt: skip
-    schedule = keras.optimizers.schedules.InverseTimeDecay(
-        config.train.learning_rate, decay_steps=1, decay_rate=config.train.lr_decay
-    )
+                       config.train.tv_weight, style_indices, invert_steps=config.train.invert_steps,
+                       pixel_weight=config.train.pixel_weight)  # fmt: skip
+    schedule = WarmupInverseTimeDecay(config.train.learning_rate, config.train.lr_decay, config.train.warmup_steps)
     optimizer = keras.optimizers.Adam(schedule)
     if policy == "mixed_float16":  # float16 gradients underflow without dynamic loss scaling
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     model.compile(optimizer=optimizer, jit_compile=resolve_jit_compile(config.train.jit_compile))
     model.optimizer.build(model.decoder.trainable_variables)
     return model
+
+
+@keras.saving.register_keras_serializable(package="adain")
+class WarmupInverseTimeDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """lr * min(1, (step + 1) / warmup_steps) / (1 + decay_rate * step): the paper's decay after a linear warm-up.
+
+    With warmup_steps 0 it is exactly Keras' InverseTimeDecay(lr, decay_steps=1, decay_rate).
+    """
+
+    def __init__(self, learning_rate: float, decay_rate: float, warmup_steps: int = 0) -> None:
+        self.learning_rate, self.decay_rate, self.warmup_steps = learning_rate, decay_rate, warmup_steps
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        rate = self.learning_rate / (1.0 + self.decay_rate * step)
+        if self.warmup_steps:
+            rate = rate * keras.ops.minimum(1.0, (step + 1.0) / float(self.warmup_steps))
+        return rate
+
+    def get_config(self) -> dict:
+        return {"learning_rate": self.learning_rate, "decay_rate": self.decay_rate, "warmup_steps": self.warmup_steps}
 
 
 def transpose_encoder(decoder: keras.Model, model: ModelConfig) -> None:
