@@ -174,7 +174,9 @@ class EvaluationCallback(keras.callbacks.Callback):
                                         [str(i) for i in range(len(self.contents))],
                                         [str(j) for j in range(len(self.styles))], warmup=False, progress=False)  # fmt: skip
         with open(self.log_dir / "eval.jsonl", "a") as log:  # the held-out curve, also readable without TensorBoard
-            log.write(json.dumps({"step": step, "time": time.time(), **{k: summary["mean"][k] for k in LOSS_KEYS}}) + "\n")
+            log.write(
+                json.dumps({"step": step, "time": time.time(), **{k: summary["mean"][k] for k in LOSS_KEYS}}) + "\n"
+            )
         with self.writer.as_default(step=step):
             for key in LOSS_KEYS:
                 tf.summary.scalar(f"eval/{key}", summary["mean"][key])
