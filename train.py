@@ -1,6 +1,6 @@
 """Train an AdaIN decoder: python train.py --config configs/demo.yaml [--set train.steps=200 ...]"""
 
-from adain.cli import ArgumentParser, quiet_tensorflow, run_main
+from adain.cli.common import ArgumentParser, quiet_tensorflow, run_main
 
 EXAMPLES = """examples:
   python train.py --config configs/demo.yaml
@@ -30,7 +30,7 @@ def main(argv=None) -> int:
     from adain.config import load_config
 
     config = load_config(args.config, args.overrides)  # validated before TensorFlow is even imported
-    from adain.train import train
+    from adain.training.loop import train
 
     train(config)
     return 0

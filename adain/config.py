@@ -76,7 +76,7 @@ class TrainConfig:
     log_every: int = 100
     image_every: int = 1000
     jit_compile: bool | None = None  # XLA for the training step; null: Keras' auto (on with a GPU, off on CPU)
-    mixed_precision: str = "auto"  # float32 | mixed_float16 | mixed_bfloat16 | auto (see adain.precision)
+    mixed_precision: str = "auto"  # float32 | mixed_float16 | mixed_bfloat16 | auto (see adain.training.precision)
     tv_weight: float = 0.0  # total-variation loss weight (0: off)
     eval_every: int = 0  # evaluate on the held-out `eval` set every N steps (0: off)
     init_from: str | None = None  # start the decoder from another run (dir or decoder .keras): fine-tuning
@@ -240,7 +240,7 @@ def _positive(value: float, where: str, allow_zero: bool = False) -> None:
 
 
 DEMO_SETS = ("photos", "textures")
-PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")  # as adain.precision (no TF import here)
+PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")  # as adain.training.precision (no TF import here)
 
 
 def validate_source(source: SourceConfig, where: str) -> None:
@@ -294,7 +294,7 @@ def validate(config: Config) -> None:
 
 
 def validate_model(model: ModelConfig) -> None:
-    from adain.weights import VGG19_CONV_LAYERS
+    from adain.weights.sources import VGG19_CONV_LAYERS
 
     if model.vgg_normalization not in ("none", "per_channel"):
         raise UserError(
@@ -326,7 +326,7 @@ def validate_eval(evaluation: EvalConfig, every: int) -> None:
         raise UserError("config: train.eval_every needs a held-out set: set eval.content and eval.style")
 
 
-CONFIG_FILE_NAME = "config.yaml"  # a run's resolved config (adain.train.CONFIG_FILE)
+CONFIG_FILE_NAME = "config.yaml"  # a run's resolved config (adain.training.loop.CONFIG_FILE)
 
 
 def run_model_config(run_dir: str | os.PathLike) -> ModelConfig:

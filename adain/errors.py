@@ -1,7 +1,7 @@
 """The one exception type that means "the user gave us something wrong".
 
 Command-line entry points turn it into a single line on stderr and exit code 2
-(see `adain.cli`); everything else is a bug and keeps its traceback.
+(see `adain.cli.common`); everything else is a bug and keeps its traceback.
 """
 
 

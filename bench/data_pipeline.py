@@ -74,7 +74,7 @@ def images_per_second(dataset, warmup: int, count: int, per_element: int) -> tup
 
 def source_stream(folder: Path, args, skipped):
     from adain.config import SourceConfig
-    from adain.data import FolderImages, random_crops
+    from adain.data.pipeline import FolderImages, random_crops
 
     images = FolderImages(SourceConfig(path=str(folder)), str(folder))
     stream = random_crops(images, args.load_size, args.crop_size, seed=0, skipped=skipped, cache=args.cache)
@@ -87,7 +87,7 @@ def measure_step(args) -> float:
     import tensorflow as tf
 
     from adain.config import Config
-    from adain.train import build_model
+    from adain.training.loop import build_model
 
     model = build_model(Config())
     rng = np.random.default_rng(0)
@@ -118,8 +118,8 @@ def main() -> int:
     import tensorflow as tf
 
     from adain.config import load_config
-    from adain.data import training_dataset
-    from adain.datasets.decoding import SkippedFiles
+    from adain.data.pipeline import training_dataset
+    from adain.data.decoding import SkippedFiles
 
     with tempfile.TemporaryDirectory(prefix="coco_like_") as scratch:
         content = args.content or generate_coco_like(Path(scratch) / "coco_like", args.generate)

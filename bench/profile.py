@@ -19,14 +19,14 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from common import REPO, Reference, conv_layer_flops, device_description, hide_gpus
 
-from adain.cli import ArgumentParser, run_main  # noqa: E402
-from adain.images import list_images, load_image  # noqa: E402
-from adain.model import AdaINModel, build_decoder, build_vgg19_encoder  # noqa: E402
-from adain.precision import PRECISIONS, resolve_precision  # noqa: E402
+from adain.cli.common import ArgumentParser, run_main  # noqa: E402
+from adain.media.images import list_images, load_image  # noqa: E402
+from adain.nn.model import AdaINModel, build_decoder, build_vgg19_encoder  # noqa: E402
+from adain.training.precision import PRECISIONS, resolve_precision  # noqa: E402
 from adain.preprocess import center_crop, resize_smaller_side  # noqa: E402
-from adain.profiling import by_type, profile_ops  # noqa: E402
-from adain.stylize import Stylizer  # noqa: E402
-from adain.weights import load_vgg19_weights  # noqa: E402
+from profiling import by_type, profile_ops  # noqa: E402
+from adain.inference.stylizer import Stylizer  # noqa: E402
+from adain.weights.sources import load_vgg19_weights  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 LAYER = re.compile(r"(block\d_conv\d|conv\d)(?:_\d+)?/")

@@ -1,4 +1,4 @@
-"""Stylization benchmark: how close `adain.stylize.Stylizer` runs to the device's own convolution speed.
+"""Stylization benchmark: how close `adain.inference.stylizer.Stylizer` runs to the device's own convolution speed.
 
 Prints one markdown table. Rows:
   full N^2          content and style (both N x N) encoded, AdaIN, decoded: what one new pair costs
@@ -44,15 +44,15 @@ from common import (
 )
 from PIL import Image  # noqa: E402
 
-from adain.cli import ArgumentParser, run_main  # noqa: E402
+from adain.cli.common import ArgumentParser, run_main  # noqa: E402
 from adain.errors import UserError  # noqa: E402
-from adain.images import list_images, load_image, save_image  # noqa: E402
-from adain.model import AdaINModel, build_decoder, build_vgg19_encoder  # noqa: E402
-from adain.precision import PRECISIONS, resolve_precision  # noqa: E402
+from adain.media.images import list_images, load_image, save_image  # noqa: E402
+from adain.nn.model import AdaINModel, build_decoder, build_vgg19_encoder  # noqa: E402
+from adain.training.precision import PRECISIONS, resolve_precision  # noqa: E402
 from adain.preprocess import center_crop, resize_smaller_side  # noqa: E402
-from adain.stylize import Stylizer, load_decoder  # noqa: E402
-from adain.tiling import DEFAULT_OVERLAP, check_tiling, plan_spans  # noqa: E402
-from adain.weights import load_vgg19_weights  # noqa: E402
+from adain.inference.stylizer import Stylizer, load_decoder  # noqa: E402
+from adain.inference.tiling import DEFAULT_OVERLAP, check_tiling, plan_spans  # noqa: E402
+from adain.weights.sources import load_vgg19_weights  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 
@@ -61,7 +61,7 @@ def default_folder(kind: str) -> Path:
     """The shared real images when present, else scikit-image's photos/textures (as the demo uses)."""
     if (SHARED / kind).is_dir():
         return SHARED / kind
-    from adain.data import fill_demo_folder
+    from adain.data.pipeline import fill_demo_folder
 
     folder = REPO / "data" / "demo" / kind
     if not list_images(folder) if folder.is_dir() else True:

@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     args = parser.parse_args()
 
-    from adain.stylize import Stylizer
+    from adain.inference.stylizer import Stylizer
 
     data = Path(args.data)
     stylizer = Stylizer.from_checkpoint(args.checkpoint)
@@ -55,7 +55,7 @@ def main() -> None:
 
     video = data / "video" / "cutBunny.mp4"
     if video.is_file():
-        from adain.video import probe, read_frames
+        from adain.media.video import probe, read_frames
 
         info = probe(video)
         frames = []

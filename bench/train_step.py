@@ -3,7 +3,7 @@
 Prints one markdown table. Rows:
   paper      batch 8 x 256x256 crops (Huang & Belongie), the config's precision and XLA switches
   demo       the config's own batch_size x crop_size
-  ... + tf.data  the same, fed by the config's real input pipeline (`adain.data.training_dataset`) instead
+  ... + tf.data  the same, fed by the config's real input pipeline (`adain.data.pipeline.training_dataset`) instead
                  of one batch held in memory (--pipeline)
 
 FLOPs per step, batch B, crop S (E, D: encoder and decoder convolution FLOPs at S x S, bench/common.py):
@@ -39,13 +39,13 @@ from common import (
     print_table,
 )
 
-from adain.cli import ArgumentParser, run_main  # noqa: E402
+from adain.cli.common import ArgumentParser, run_main  # noqa: E402
 from adain.config import Config, load_config  # noqa: E402
-from adain.data import training_dataset  # noqa: E402
-from adain.images import list_images, load_image  # noqa: E402
-from adain.precision import resolve_jit_compile, resolve_precision  # noqa: E402
+from adain.data.pipeline import training_dataset  # noqa: E402
+from adain.media.images import list_images, load_image  # noqa: E402
+from adain.training.precision import resolve_jit_compile, resolve_precision  # noqa: E402
 from adain.preprocess import center_crop, resize_smaller_side  # noqa: E402
-from adain.train import build_model  # noqa: E402
+from adain.training.loop import build_model  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 
@@ -114,7 +114,7 @@ def main(argv=None) -> int:
     images = {kind: list_images(SHARED / kind) if (SHARED / kind).is_dir() else None for kind in ("content", "style")}
     for kind in images:
         if not images[kind]:
-            from adain.data import source_paths
+            from adain.data.pipeline import source_paths
 
             images[kind] = source_paths(getattr(demo.data, kind))
     print(f"images: {images['content'][0].parent}, {images['style'][0].parent}; config {args.config}")

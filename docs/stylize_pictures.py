@@ -56,7 +56,7 @@ def strip(images: list[Image.Image], height: int, gap: int = 4) -> Image.Image:
 
 
 def video_frames(path: Path, count: int) -> list[Image.Image]:
-    from adain.video import probe, read_frames
+    from adain.media.video import probe, read_frames
 
     total = probe(path).frames or count
     wanted = {round(i * (total - 1) / max(count - 1, 1)) for i in range(count)}

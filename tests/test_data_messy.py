@@ -124,7 +124,7 @@ def messy_tree(tmp_path_factory, shared_data):
 
 
 def test_listing_finds_images_once_and_ignores_strays(messy_tree):
-    from adain.datasets.folder import list_image_files
+    from adain.media.folder import list_image_files
 
     root, good, bad = messy_tree
     os.symlink(root / "deep", root / "deep" / "a" / "loop")  # a link cycle must not be walked forever
@@ -140,7 +140,7 @@ def test_listing_finds_images_once_and_ignores_strays(messy_tree):
 def test_every_good_file_decodes_to_rgb_and_crops_to_size(messy_tree):
     import tensorflow as tf
 
-    from adain.datasets.decoding import decode_image
+    from adain.data.decoding import decode_image
     from adain.preprocess import resize_smaller_side_and_random_crop
 
     root, good, _ = messy_tree
@@ -156,7 +156,7 @@ def test_every_good_file_decodes_to_rgb_and_crops_to_size(messy_tree):
 
 
 def test_huge_jpeg_is_decoded_at_reduced_scale(messy_tree):
-    from adain.datasets.decoding import decode_image, open_image
+    from adain.data.decoding import decode_image, open_image
 
     root = messy_tree[0]
     assert open_image(root / "huge/12000x9000.jpg", LOAD).size == (1500, 1125)  # 1/8 DCT scaling, 64x fewer pixels
@@ -169,8 +169,8 @@ def test_huge_jpeg_is_decoded_at_reduced_scale(messy_tree):
 
 def test_pipeline_skips_and_counts_exactly_the_bad_files(messy_tree):
     from adain.config import SourceConfig
-    from adain.data import FolderImages, display_name, random_crops
-    from adain.datasets.decoding import SkippedFiles
+    from adain.data.pipeline import FolderImages, display_name, random_crops
+    from adain.data.decoding import SkippedFiles
 
     root, good, bad = messy_tree
     skipped = SkippedFiles(verbose=False)
@@ -188,8 +188,8 @@ def test_pipeline_skips_and_counts_exactly_the_bad_files(messy_tree):
 def test_skipped_list_survives_a_restart(tmp_path, messy_tree):
     """What train.py keeps in RUN_DIR/skipped_files.tsv: a resumed run keeps the count and retries nothing."""
     from adain.config import SourceConfig
-    from adain.data import FolderImages, random_crops
-    from adain.datasets.decoding import SkippedFiles
+    from adain.data.pipeline import FolderImages, random_crops
+    from adain.data.decoding import SkippedFiles
 
     class Recording(SkippedFiles):
         added: list[str] = []
@@ -212,7 +212,7 @@ def test_skipped_list_survives_a_restart(tmp_path, messy_tree):
 
 def test_all_unreadable_folder_is_a_one_line_error(tmp_path, shared_data):
     from adain.config import load_config
-    from adain.data import training_dataset
+    from adain.data.pipeline import training_dataset
     from adain.errors import UserError
 
     (tmp_path / "bad").mkdir()
@@ -240,8 +240,8 @@ def skipped_scalars(log_dir: Path) -> list[tuple[int, float]]:
 
 
 def test_train_py_on_the_messy_tree(tmp_path, messy_tree):
-    from adain.data import display_name
-    from adain.datasets.decoding import SkippedFiles
+    from adain.data.pipeline import display_name
+    from adain.data.decoding import SkippedFiles
 
     root, good, bad = messy_tree
     run_dir = tmp_path / "run"

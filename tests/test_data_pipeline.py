@@ -16,8 +16,8 @@ def small_config(shared_data, *overrides: str):
 
 
 def first_batches(config, seed=None, count=2):
-    from adain.data import training_dataset
-    from adain.datasets.decoding import SkippedFiles
+    from adain.data.pipeline import training_dataset
+    from adain.data.decoding import SkippedFiles
 
     dataset = training_dataset(config, seed=seed, skipped=SkippedFiles(verbose=False))
     return [{key: value.numpy() for key, value in batch.items()} for batch in dataset.take(count)]
@@ -64,7 +64,7 @@ def test_crop_positions_cover_the_resized_image():
 
 def test_files_reshuffled_every_epoch_from_the_seed(shared_data):
     from adain.config import SourceConfig
-    from adain.data import FolderImages
+    from adain.data.pipeline import FolderImages
 
     images = FolderImages(SourceConfig(path=str(shared_data / "style")), "data.style")
     n = len(images.paths)
@@ -81,7 +81,7 @@ def test_files_reshuffled_every_epoch_from_the_seed(shared_data):
 
 def test_previews_skip_unreadable_files(tmp_path, shared_data):
     from adain.config import SourceConfig
-    from adain.data import preview_images
+    from adain.data.pipeline import preview_images
 
     (tmp_path / "a_broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
     for name in ("b.jpg", "c.jpg"):

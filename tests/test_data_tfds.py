@@ -21,8 +21,8 @@ def config_with(content: str, style: str, *overrides: str):
 
 
 def batches(config, seed=None, count=3, skipped=None):
-    from adain.data import training_dataset
-    from adain.datasets.decoding import SkippedFiles
+    from adain.data.pipeline import training_dataset
+    from adain.data.decoding import SkippedFiles
 
     skipped = SkippedFiles(verbose=False) if skipped is None else skipped
     dataset = training_dataset(config, seed=seed, skipped=skipped)
@@ -35,8 +35,8 @@ def same(a, b) -> bool:
 
 def test_coco_content_through_mocked_tfds(tmp_path, shared_data):
     from adain.config import SourceConfig
-    from adain.data import preview_images
-    from adain.datasets.tfds_source import TfdsImages
+    from adain.data.pipeline import preview_images
+    from adain.data.tfds import TfdsImages
 
     style = f"{{source: folder, path: {shared_data / 'style'}}}"
     with tfds.testing.mock_data(num_examples=5):
@@ -55,7 +55,7 @@ def test_coco_content_through_mocked_tfds(tmp_path, shared_data):
 
 
 def test_any_tfds_image_dataset_by_name_and_image_key(tmp_path, shared_data):
-    from adain.datasets.tfds_source import find_image_key
+    from adain.data.tfds import find_image_key
     from adain.errors import UserError
 
     style = f"{{source: folder, path: {shared_data / 'style'}}}"
@@ -121,7 +121,7 @@ def test_wikiart_builder_from_the_manual_archive(tmp_path, shared_data):
     manual.mkdir(parents=True)
     members = painter_by_numbers_zip(manual / "train.zip", shared_data)
 
-    from adain.datasets.decoding import SkippedFiles
+    from adain.data.decoding import SkippedFiles
 
     content = f"{{source: folder, path: {shared_data / 'content'}}}"
     skipped = SkippedFiles(verbose=False)

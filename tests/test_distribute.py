@@ -64,7 +64,7 @@ def adam_state(values: dict[str, np.ndarray], index: int) -> tuple[np.ndarray, n
 def load_decoder_weights(run_dir: Path) -> list[np.ndarray]:
     import keras
 
-    import adain.layers  # noqa: F401  (registers the custom layers)
+    import adain.nn.layers  # noqa: F401  (registers the custom layers)
 
     return [w.numpy() for w in keras.saving.load_model(run_dir / "decoder.keras", compile=False).trainable_weights]
 
@@ -253,9 +253,9 @@ def test_input_sharding_by_files_and_by_data(shared_data, capsys):
     import tensorflow as tf
 
     from adain.config import SourceConfig
-    from adain.data import FolderImages, random_crops
-    from adain.datasets.decoding import SkippedFiles
-    from adain.distribute import PIPELINE_SEED_STRIDE, shard_files
+    from adain.data.pipeline import FolderImages, random_crops
+    from adain.data.decoding import SkippedFiles
+    from adain.training.distribute import PIPELINE_SEED_STRIDE, shard_files
 
     def crops(paths, seed, count, shard=None):
         images = FolderImages(SourceConfig(path=str(shared_data / "style")), "data.style")
@@ -288,7 +288,7 @@ def test_input_sharding_by_files_and_by_data(shared_data, capsys):
 
 def test_auto_strategy_and_tf_config_errors(tmp_path, monkeypatch, shared_data):
     from adain.config import from_dict
-    from adain.distribute import make_distribution, resolve_kind
+    from adain.training.distribute import make_distribution, resolve_kind
     from adain.errors import UserError
 
     def config(**distribute):

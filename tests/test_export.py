@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from adain.stylize import Stylizer
+from adain.inference.stylizer import Stylizer
 
 RELOAD = """
 import sys, numpy as np, tensorflow as tf

@@ -5,9 +5,9 @@ import pytest
 from conftest import run_script
 from PIL import Image
 
-from adain.gatys import Gatys, GatysSettings, gram_matrix
-from adain.images import load_image
-from adain.normalization import encoder_weights
+from adain.quality.gatys import Gatys, GatysSettings, gram_matrix
+from adain.media.images import load_image
+from adain.weights.normalization import encoder_weights
 from adain.preprocess import center_crop, resize_smaller_side
 
 

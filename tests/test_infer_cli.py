@@ -62,7 +62,7 @@ def make_clip(source, target, frames: int, width: int, height: int) -> None:
 
 
 def test_video_keeps_frame_count_size_and_rate(tiny_run, shared_data, tmp_path):
-    from adain.video import probe
+    from adain.media.video import probe
 
     clip = tmp_path / "clip.mp4"
     make_clip(shared_data / "video" / "cutBunny.mp4", clip, frames=14, width=96, height=54)
@@ -78,7 +78,7 @@ def test_video_keeps_frame_count_size_and_rate(tiny_run, shared_data, tmp_path):
 
 def test_a_failed_video_leaves_no_partial_file(shared_data, tmp_path):
     from adain.errors import UserError
-    from adain.video import transform_video
+    from adain.media.video import transform_video
 
     calls = []
 

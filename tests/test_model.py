@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from adain import losses
-from adain.layers import AdaIN, ChannelScale, ReflectionConv2D, channel_mean_std
-from adain.model import AdaINModel, build_decoder
+from adain.nn import losses
+from adain.nn.layers import AdaIN, ChannelScale, ReflectionConv2D, channel_mean_std
+from adain.nn.model import AdaINModel, build_decoder
 
 
 def test_adain_output_has_style_statistics():
@@ -74,7 +74,7 @@ def test_input_scale_makes_a_decoder_of_scaled_features_the_same_function():
 
 
 def test_one_training_step_lowers_the_loss_on_real_images(encoder, shared_data):
-    from adain.images import load_image
+    from adain.media.images import load_image
     from adain.preprocess import center_crop, resize_smaller_side
 
     def batch(folder, n):
@@ -93,9 +93,9 @@ def test_one_training_step_lowers_the_loss_on_real_images(encoder, shared_data):
 
 def test_encoder_transpose_init_starts_the_decoder_from_the_contents_structure(vgg_weights, encoder, shared_data):
     """model.decoder_init=encoder_transpose: untrained, the decoder already inverts relu4_1 far better than noise."""
-    from adain.images import load_image
-    from adain.model import transpose_encoder_into
-    from adain.normalization import scale_images
+    from adain.media.images import load_image
+    from adain.nn.model import transpose_encoder_into
+    from adain.weights.normalization import scale_images
     from adain.preprocess import center_crop, resize_smaller_side
 
     image = center_crop(resize_smaller_side(load_image(shared_data / "content" / "flowers.jpg"), 128), 128)[None]

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from adain import normalization as norm
+from adain.weights import normalization as norm
 from adain.config import load_config
 from adain.errors import UserError
-from adain.images import load_image
-from adain.model import build_vgg19_encoder
+from adain.media.images import load_image
+from adain.nn.model import build_vgg19_encoder
 from adain.preprocess import center_crop, resize_smaller_side
 
 LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block4_conv2", "block5_conv1")
@@ -73,7 +73,7 @@ def test_fine_tuning_across_normalisations_keeps_the_decoders_images(vgg_weights
     import keras
 
     from adain.config import Config, save_config
-    from adain.model import AdaINModel, build_configured_decoder, build_configured_encoder, build_decoder
+    from adain.nn.model import AdaINModel, build_configured_decoder, build_configured_encoder, build_decoder
 
     source = tmp_path / "source"
     source.mkdir()

@@ -11,14 +11,14 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from adain import losses
-from adain.color import REGULARIZER, color_statistics, match_color
-from adain.controls import blended_target, masked_target, style_statistics
+from adain.nn import losses
+from adain.inference.color import REGULARIZER, color_statistics, match_color
+from adain.inference.controls import blended_target, masked_target, style_statistics
 from adain.errors import UserError
-from adain.images import to_uint8
-from adain.layers import adaptive_instance_norm
-from adain.model import pad_to_multiple
-from adain.stylize import Stylizer
+from adain.media.images import to_uint8
+from adain.nn.layers import adaptive_instance_norm
+from adain.nn.model import pad_to_multiple
+from adain.inference.stylizer import Stylizer
 
 SIZE = 64  # content's smaller side: odd widths follow from the photos' aspect ratios
 

@@ -7,12 +7,12 @@ from conftest import run_script
 from PIL import Image
 
 from adain.errors import UserError
-from adain.images import load_image
-from adain.layers import channel_mean_std
-from adain.model import AdaINModel, build_decoder
+from adain.media.images import load_image
+from adain.nn.layers import channel_mean_std
+from adain.nn.model import AdaINModel, build_decoder
 from adain.preprocess import resize_smaller_side
-from adain.stylize import Stylizer
-from adain.tiling import blend_weights, check_tiling, plan_spans
+from adain.inference.stylizer import Stylizer
+from adain.inference.tiling import blend_weights, check_tiling, plan_spans
 
 
 @pytest.mark.parametrize("length", [40, 256, 257, 300, 1000, 1031, 6000])

@@ -8,12 +8,12 @@ import tensorflow as tf
 from conftest import REPO
 
 from adain.config import load_config
-from adain.model import AdaINModel, build_decoder
-from adain.precision import resolve_precision
-from adain.profiling import profile_ops
-from adain.stylize import Stylizer
-from adain.tiling import TiledStylizer
-from adain.train import build_model
+from adain.nn.model import AdaINModel, build_decoder
+from adain.training.precision import resolve_precision
+from profiling import profile_ops
+from adain.inference.stylizer import Stylizer
+from adain.inference.tiling import TiledStylizer
+from adain.training.loop import build_model
 
 HOST_OPS = {"PyFunc", "EagerPyFunc", "PyFuncStateless", "_Send", "_Recv"}
 
@@ -111,7 +111,7 @@ def test_precision_switch_is_validated(shared_data):
 
 @pytest.mark.parametrize("precision", ["mixed_float16", "mixed_bfloat16"])
 def test_precision_and_xla_switches(shared_data, tmp_path, precision):
-    from adain.train import save_decoder
+    from adain.training.loop import save_decoder
 
     config = small_config(shared_data, f"train.mixed_precision={precision}", "train.jit_compile=true")
     keras.utils.set_random_seed(0)

@@ -3,7 +3,7 @@
 A decoder is trained to minimise content(relu4_1 vs AdaIN target) + w * style(mean/std, relu1_1..relu4_1);
 optimising the pixels of each output against that same loss shows what a perfectly trained decoder
 would make of it, independent of how long the decoder trained. The images are scored on the fixed
-metric of adain.evaluate, like the trained runs, and written as a report of the same layout.
+metric of adain.quality.metrics, like the trained runs, and written as a report of the same layout.
 
   PYTHONPATH=. python docs/quality/objective_sweep.py --content A.jpg B.jpg --style C.jpg D.jpg \
       --output runs/quality/objective --size 128 --iterations 100 --runs none:10 none:40 per_channel:2
@@ -16,11 +16,11 @@ import json
 import sys
 from pathlib import Path
 
-from adain.evaluate import Metrics, evaluate_method, load_set, markdown_table, tradeoff_plot
-from adain.gatys import Gatys, GatysSettings, settings_dict
-from adain.images import contact_sheet, save_image
-from adain.model import CONTENT_LAYER, STYLE_LAYERS
-from adain.normalization import encoder_weights
+from adain.quality.metrics import Metrics, evaluate_method, load_set, markdown_table, tradeoff_plot
+from adain.quality.gatys import Gatys, GatysSettings, settings_dict
+from adain.media.images import contact_sheet, save_image
+from adain.nn.model import CONTENT_LAYER, STYLE_LAYERS
+from adain.weights.normalization import encoder_weights
 
 
 def main() -> int:

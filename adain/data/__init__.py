@@ -1,4 +1,4 @@
 """Where training images come from: image folders, TFDS datasets (COCO, our WikiArt builder), robust decoding.
 
-`adain.data` assembles these into the tf.data training pipeline.
+`adain.data.pipeline` assembles these into the tf.data training pipeline.
 """

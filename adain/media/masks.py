@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from adain.errors import UserError
-from adain.images import load_image, to_rgb_uint8
+from adain.media.images import load_image, to_rgb_uint8
 
 MaskLike = str | os.PathLike | Image.Image | np.ndarray
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from adain.cli import ArgumentParser, quiet_tensorflow, run_main
+from adain.cli.common import ArgumentParser, quiet_tensorflow, run_main
 
 EXAMPLES = """examples:
   python -m adain.datasets.prepare wikiart --manual-dir ~/Downloads/painter-by-numbers
@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from adain.datasets.tfds_source import prepare
+    from adain.data.tfds import prepare
 
     builder = prepare(args.name, data_dir=args.data_dir, manual_dir=args.manual_dir)
     splits = ", ".join(f"{name}: {info.num_examples} examples" for name, info in builder.info.splits.items())

@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 import tensorflow_datasets as tfds
 
-from adain.images import IMAGE_EXTENSIONS
+from adain.media.images import IMAGE_EXTENSIONS
 
 HOMEPAGE = "https://www.kaggle.com/c/painter-by-numbers/data"
 SPLITS = {"train": "train", "test": "test"}  # split -> archive stem (train.zip) or folder name (train/)
@@ -57,7 +57,7 @@ The archives may also be extracted there (train/, test/ folders). Only images ar
             description=(
                 "WikiArt paintings (Kaggle Painter by Numbers), the style images of AdaIN (Huang & Belongie 2017). "
                 "Stored byte for byte as distributed, so some files are not decodable: read them with "
-                "decoders={'image': tfds.decode.SkipDecoding()} and adain.datasets.decoding.decode_image."
+                "decoders={'image': tfds.decode.SkipDecoding()} and adain.data.decoding.decode_image."
             ),
             features=tfds.features.FeaturesDict(
                 {"image": tfds.features.Image(shape=(None, None, 3)), "image/filename": tfds.features.Text()}
@@ -87,7 +87,7 @@ The archives may also be extracted there (train/, test/ folders). Only images ar
 
 
 def _iter_folder(folder: str) -> Iterator[tuple[str, BinaryIO]]:
-    from adain.datasets.folder import list_image_files
+    from adain.media.folder import list_image_files
 
     for path in list_image_files(folder):
         with open(path, "rb") as file:

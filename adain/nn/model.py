@@ -9,11 +9,11 @@ import numpy as np
 import tensorflow as tf
 from keras import layers, ops
 
-from adain import losses
+from adain.nn import losses
 from adain.config import ModelConfig
-from adain.distribute import PrebuiltFit, scale_loss, step_logs
-from adain.layers import VGG_BGR_MEAN, AdaIN, ChannelScale, ReflectionConv2D, VGGPreprocess, adaptive_instance_norm
-from adain.weights import VGG19_CONV_LAYERS, Weights
+from adain.training.distribute import PrebuiltFit, scale_loss, step_logs
+from adain.nn.layers import VGG_BGR_MEAN, AdaIN, ChannelScale, ReflectionConv2D, VGGPreprocess, adaptive_instance_norm
+from adain.weights.sources import VGG19_CONV_LAYERS, Weights
 
 # relu1_1, relu2_1, relu3_1, relu4_1: Keras names a conv layer's ReLU output after the conv.
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1")
@@ -85,7 +85,7 @@ def build_decoder(
 
 def build_configured_decoder(model: ModelConfig, dtype: str | None = None) -> keras.Sequential:
     """The decoder a config asks for: its content layer, and the input scale its VGG normalisation needs."""
-    from adain.normalization import decoder_input_scale
+    from adain.weights.normalization import decoder_input_scale
 
     return build_decoder(content_layer=model.content_layer, dtype=dtype, input_scale=decoder_input_scale(model))
 
@@ -145,7 +145,7 @@ def adain_encoder_layers(style_layers: Sequence[str] = STYLE_LAYERS, content_lay
 def build_configured_encoder(model: ModelConfig, vgg_weights: str | None = None, verbose: bool = False,
                              dtype: str | None = None) -> tuple[keras.Model, list[int]]:  # fmt: skip
     """The encoder a config asks for (weights, normalisation, layers) and the indices of its style outputs."""
-    from adain.normalization import encoder_weights
+    from adain.weights.normalization import encoder_weights
 
     weights = encoder_weights(vgg_weights or model.vgg_weights, model.vgg_normalization, verbose=verbose)
     outputs, style_indices = adain_encoder_layers(model.style_layers, model.content_layer)

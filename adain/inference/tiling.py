@@ -23,9 +23,9 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from adain.errors import UserError
-from adain.images import load_image, to_rgb_uint8, to_uint8
-from adain.layers import EPSILON, channel_mean_std
-from adain.model import ENCODER_STRIDE, AdaINModel, pad_to_multiple
+from adain.media.images import load_image, to_rgb_uint8, to_uint8
+from adain.nn.layers import EPSILON, channel_mean_std
+from adain.nn.model import ENCODER_STRIDE, AdaINModel, pad_to_multiple
 
 DEFAULT_TILE = 1024
 # A tile's output equals the untiled output (to float rounding) from ~56 px inside its border on

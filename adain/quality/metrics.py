@@ -28,12 +28,12 @@ import numpy as np
 import tensorflow as tf
 
 from adain.errors import UserError
-from adain.images import contact_sheet, load_image, save_image, to_uint8
-from adain.layers import adaptive_instance_norm, channel_mean_std
-from adain.model import CONTENT_LAYER, STYLE_LAYERS, build_vgg19_encoder
-from adain.normalization import SCALE_IMAGES, SCALE_SIZE, channel_scales, normalize_weights, weights_fingerprint
+from adain.media.images import contact_sheet, load_image, save_image, to_uint8
+from adain.nn.layers import adaptive_instance_norm, channel_mean_std
+from adain.nn.model import CONTENT_LAYER, STYLE_LAYERS, build_vgg19_encoder
+from adain.weights.normalization import SCALE_IMAGES, SCALE_SIZE, channel_scales, normalize_weights, weights_fingerprint
 from adain.preprocess import resize_smaller_side
-from adain.weights import load_vgg19_weights
+from adain.weights.sources import load_vgg19_weights
 
 METRIC_NORMALIZATION = "per_channel"
 METRIC_STYLE_LAYERS = STYLE_LAYERS  # relu1_1, relu2_1, relu3_1, relu4_1
@@ -100,7 +100,7 @@ def mean_losses(records: Sequence[dict]) -> dict:
 
 def load_set(specs: str | Sequence[str], size: int, limit: int | None, what: str) -> tuple[list[str], list[np.ndarray]]:
     """Images of files, folders or globs: names and float RGB arrays, smaller side `size` (0 keeps)."""
-    from adain.infer import expand_inputs
+    from adain.cli.stylize import expand_inputs
 
     paths = expand_inputs([specs] if isinstance(specs, str) else specs, what)[:limit]
     return [p.stem for p in paths], [np.asarray(resize_smaller_side(load_image(p), size)) for p in paths]
@@ -311,7 +311,7 @@ EXAMPLES = """examples:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from adain.cli import ArgumentParser
+    from adain.cli.common import ArgumentParser
 
     parser = ArgumentParser(prog="python -m adain.evaluate", description=DESCRIPTION, epilog=EXAMPLES)
     parser.add_argument("--checkpoint", action="append", default=[],
@@ -324,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-images", type=int, help="use only the first N content and N style images")
     parser.add_argument("--gatys", action="store_true", help="also run the Gatys et al. method on the same pairs")
     parser.add_argument("--gatys-iterations", type=int, default=300, help="Gatys optimisation steps per pair")
-    parser.add_argument("--gatys-style-weight", type=float, help="Gatys beta (default: adain.gatys' default)")
+    parser.add_argument("--gatys-style-weight", type=float, help="Gatys beta (default: adain.quality.gatys' default)")
     parser.add_argument("--vgg-weights", help="VGG-19 weights for the metric (default: the usual resolution)")
     args = parser.parse_args(argv)
     if not args.checkpoint and not args.gatys:
@@ -335,7 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     style_names, styles = load_set(args.style, args.style_size, args.max_images, "style")
     output = Path(args.output)
 
-    from adain.stylize import Stylizer
+    from adain.inference.stylizer import Stylizer
 
     stylizers = [Stylizer.from_checkpoint(c) for c in args.checkpoint]  # fail fast on a bad checkpoint
     metrics = Metrics(args.vgg_weights)
@@ -350,7 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         info = {"method": "adain", "checkpoint": str(checkpoint), "trained_with": run_settings(checkpoint)}
         methods.append((label, adain_method, info))
     if args.gatys:
-        from adain.gatys import Gatys, GatysSettings, settings_dict
+        from adain.quality.gatys import Gatys, GatysSettings, settings_dict
 
         settings = GatysSettings(iterations=args.gatys_iterations)
         if args.gatys_style_weight is not None:
@@ -377,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from adain.cli import quiet_tensorflow, run_main
+    from adain.cli.common import quiet_tensorflow, run_main
 
     quiet_tensorflow()
     run_main(main)

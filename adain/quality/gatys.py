@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from adain.errors import UserError
-from adain.weights import VGG19_CONV_LAYERS, Weights
+from adain.weights.sources import VGG19_CONV_LAYERS, Weights
 
 GATYS_CONTENT_LAYER = "block4_conv2"  # relu4_2
 GATYS_STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
@@ -56,7 +56,7 @@ class GatysSettings:
     content_target: str = "content"  # content | adain (AdaIN(content, style) features at the content layer)
 
     def validate(self) -> GatysSettings:
-        from adain.normalization import check_normalization
+        from adain.weights.normalization import check_normalization
 
         if self.iterations < 1:
             raise UserError(f"gatys: iterations must be >= 1, got {self.iterations}")
@@ -111,7 +111,7 @@ def style_statistic(features, kind: str = "gram"):
     """Gram matrix [C, C], or channel means and stds stacked [2, C]: what the style loss compares."""
     import tensorflow as tf
 
-    from adain.layers import channel_mean_std
+    from adain.nn.layers import channel_mean_std
 
     if kind == "gram":
         return gram_matrix(features)
@@ -134,7 +134,7 @@ class Gatys:
     def __init__(self, weights: Weights, settings: GatysSettings | None = None) -> None:
         import tensorflow as tf
 
-        from adain.model import build_vgg19_encoder
+        from adain.nn.model import build_vgg19_encoder
 
         self.settings = (settings or GatysSettings()).validate()
         layers = sorted({self.settings.content_layer, *self.settings.style_layers}, key=VGG19_CONV_LAYERS.index)
@@ -149,7 +149,7 @@ class Gatys:
     @classmethod
     def from_settings(cls, settings: GatysSettings | None = None, vgg_weights: str | None = None,
                       verbose: bool = False) -> Gatys:  # fmt: skip
-        from adain.normalization import encoder_weights
+        from adain.weights.normalization import encoder_weights
 
         settings = (settings or GatysSettings()).validate()
         return cls(encoder_weights(vgg_weights, settings.normalization, verbose=verbose), settings)
@@ -160,7 +160,7 @@ class Gatys:
 
     def targets(self, content, style) -> tuple:
         """(content target, style statistics): what the image is optimised towards."""
-        from adain.layers import adaptive_instance_norm
+        from adain.nn.layers import adaptive_instance_norm
 
         content_features = self._features(content)[self._content_index]
         style_features = self._features(style)
@@ -170,7 +170,7 @@ class Gatys:
         return content_features, tuple(style_statistic(style_features[i], kind) for i in self._style_indices)
 
     def loss_terms(self, image, content_target, style_grams) -> dict:
-        from adain import losses
+        from adain.nn import losses
 
         features = self._all_features(image)
         content = losses.mse(features[self._content_index], content_target)
@@ -211,7 +211,7 @@ class Gatys:
         import tensorflow as tf
         from tqdm.auto import tqdm
 
-        from adain.images import to_uint8
+        from adain.media.images import to_uint8
 
         s = self.settings
         start = time.perf_counter()
@@ -345,8 +345,8 @@ def run_cli(args: argparse.Namespace) -> int:
     if alpha != 1.0:
         raise UserError("--alpha applies to --method adain; for gatys trade content and style with --style-weight")
 
-    from adain.images import IMAGE_EXTENSIONS, contact_sheet, load_image, save_image
-    from adain.infer import expand_inputs
+    from adain.media.images import IMAGE_EXTENSIONS, contact_sheet, load_image, save_image
+    from adain.cli.stylize import expand_inputs
     from adain.preprocess import resize_smaller_side
 
     contents = expand_inputs(args.content, "content")

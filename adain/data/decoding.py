@@ -2,7 +2,7 @@
 
 Real WikiArt/COCO dumps hold CMYK JPEGs, grayscale scans, 16-bit and palette PNGs, GIFs,
 tens-of-megapixel files, truncated files and stray non-images. PIL decodes all of these
-(`adain.images.to_rgb_uint8` handles the modes); JPEGs are decoded at 1/2, 1/4 or 1/8 scale
+(`adain.media.images.to_rgb_uint8` handles the modes); JPEGs are decoded at 1/2, 1/4 or 1/8 scale
 when the result still has the requested smaller side, so a 20000x15000 painting is decoded as
 2500x1875 (14 MB instead of 900 MB). Files that cannot be decoded are recorded in `SkippedFiles`,
 never raised: one bad file must not end a six-hour run.
@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 
-from adain.images import to_rgb_uint8
+from adain.media.images import to_rgb_uint8
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 # The most pixels decoded for one image, after any reduction: Pillow's own hard limit (2 x MAX_IMAGE_PIXELS).

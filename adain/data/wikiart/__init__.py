@@ -1,5 +1,5 @@
 """WikiArt (Kaggle "Painter by Numbers") as a TFDS dataset: importing this registers the `wikiart` builder."""
 
-from adain.datasets.wikiart.wikiart_dataset_builder import Builder
+from adain.data.wikiart.wikiart_dataset_builder import Builder
 
 __all__ = ["Builder"]

@@ -1,4 +1,4 @@
-"""Command-line stylization: a thin layer over `adain.stylize.Stylizer`.
+"""Command-line stylization: a thin layer over `adain.inference.stylizer.Stylizer`.
 
 Everything that can be checked without the model (paths, numbers, masks, output paths)
 is checked before TensorFlow is imported, so a typo costs a one-line error, not a model load.
@@ -17,12 +17,12 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from adain.cli import ArgumentParser
+from adain.cli.common import ArgumentParser
 from adain.errors import UserError
-from adain.images import IMAGE_EXTENSIONS, contact_sheet, list_images, load_image, save_image
-from adain.masks import check_mask_count
-from adain.options import check_size, normalize_weights
-from adain.video import VIDEO_EXTENSIONS, is_video
+from adain.media.images import IMAGE_EXTENSIONS, contact_sheet, list_images, load_image, save_image
+from adain.media.masks import check_mask_count
+from adain.inference.options import check_size, normalize_weights
+from adain.media.video import VIDEO_EXTENSIONS, is_video
 
 DESCRIPTION = """Stylize images and videos with a trained AdaIN decoder (arbitrary style, one forward pass).
 
@@ -105,7 +105,7 @@ def build_parser() -> ArgumentParser:
         help="stylize images with a side above SIZE in overlapping tiles (multiple of 8, >= 256): memory bounded "
         "by the tile, not the image; AdaIN statistics still from the whole image",
     )  # fmt: skip
-    from adain.gatys import add_arguments
+    from adain.quality.gatys import add_arguments
 
     add_arguments(parser)
     return parser
@@ -264,17 +264,17 @@ def make_plan(args) -> Plan:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.method == "gatys":
-        from adain.gatys import run_cli
+        from adain.quality.gatys import run_cli
 
         return run_cli(args)
     if not args.checkpoint:
         raise UserError("--checkpoint is required for --method adain (or use --method gatys)")
     plan = make_plan(args)
 
-    from adain.stylize import Stylizer
+    from adain.inference.stylizer import Stylizer
 
     if args.tile:
-        from adain.tiling import check_tiling
+        from adain.inference.tiling import check_tiling
 
         check_tiling(args.tile)
     stylizer = Stylizer.from_checkpoint(args.checkpoint, args.vgg_weights)
@@ -306,7 +306,7 @@ class StyleCache:
 
 
 def regions_for(plan: Plan, height: int, width: int):
-    from adain.masks import mask_regions
+    from adain.media.masks import mask_regions
 
     return None if plan.masks is None else mask_regions(plan.masks, height, width)
 
@@ -343,7 +343,7 @@ def stylize_images(stylizer, plan: Plan, indices: list[int], args) -> dict:
 
 
 def stylize_tiled(stylizer, plan: Plan, indices: list[int], args) -> dict:
-    """--tile: one image at a time, large ones in overlapping tiles (adain.tiling); each style encoded once."""
+    """--tile: one image at a time, large ones in overlapping tiles (adain.inference.tiling); each style encoded once."""
     if (
         plan.masks is not None
         or args.preserve_color
@@ -371,7 +371,7 @@ def stylize_tiled(stylizer, plan: Plan, indices: list[int], args) -> dict:
 def stylize_video(stylizer, plan: Plan, index: int, args) -> None:
     """One pass over the frames; every style group and alpha goes to its own output video."""
     from adain.preprocess import resize_smaller_side
-    from adain.video import transform_video
+    from adain.media.video import transform_video
 
     keys = [(index, g, a) for g in range(len(plan.groups)) for a in range(len(plan.alphas))]
     styles = StyleCache(stylizer, plan, args)

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from adain.layers import EPSILON, channel_mean_std
-from adain.model import ENCODER_STRIDE
+from adain.nn.layers import EPSILON, channel_mean_std
+from adain.nn.model import ENCODER_STRIDE
 
 
 def style_statistics(features: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:

@@ -20,11 +20,11 @@ import numpy as np
 import tensorflow as tf
 
 from adain.config import Config, SourceConfig
-from adain.datasets.decoding import SkippedFiles, UnreadableImage, decode_image
-from adain.datasets.folder import iter_image_files, list_image_files
-from adain.distribute import per_replica_batch, shard_files
+from adain.data.decoding import SkippedFiles, UnreadableImage, decode_image
+from adain.media.folder import iter_image_files, list_image_files
+from adain.training.distribute import per_replica_batch, shard_files
 from adain.errors import UserError
-from adain.images import save_image
+from adain.media.images import save_image
 from adain.preprocess import center_crop, random_crop, resize_smaller_side, resize_smaller_side_and_random_crop
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -109,12 +109,12 @@ class FolderImages:
 
 
 class TfdsSourceImages:
-    """A TFDS split (see adain.datasets.tfds_source); records are (encoded image, record id)."""
+    """A TFDS split (see adain.data.tfds); records are (encoded image, record id)."""
 
     payload_is_path = False
 
     def __init__(self, source: SourceConfig, where: str) -> None:
-        from adain.datasets.tfds_source import SHUFFLE_BUFFER, TfdsImages
+        from adain.data.tfds import SHUFFLE_BUFFER, TfdsImages
 
         self.tfds = TfdsImages(source, where)
         self.records = self.tfds.records
@@ -238,7 +238,7 @@ def training_dataset(
 
     Unreadable files are recorded in `skipped` (a fresh, logging SkippedFiles when not given). Under
     tf.distribute, `input_context` says which input pipeline this is: it reads its shard and batches per
-    replica (see adain.distribute).
+    replica (see adain.training.distribute).
     """
     data = config.data
     seed = config.seed if seed is None else seed

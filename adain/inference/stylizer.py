@@ -18,17 +18,17 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from adain.color import match_color
+from adain.inference.color import match_color
 from adain.config import run_model_config
-from adain.controls import blended_target, masked_target, region_weights, style_statistics
+from adain.inference.controls import blended_target, masked_target, region_weights, style_statistics
 from adain.errors import UserError
-from adain.images import load_image, to_rgb_uint8, to_uint8
-from adain.masks import MaskLike, check_mask_count, mask_regions
-from adain.model import AdaINModel, build_configured_decoder, build_configured_encoder, pad_to_multiple
-from adain.options import check_alpha, check_size, normalize_weights
+from adain.media.images import load_image, to_rgb_uint8, to_uint8
+from adain.media.masks import MaskLike, check_mask_count, mask_regions
+from adain.nn.model import AdaINModel, build_configured_decoder, build_configured_encoder, pad_to_multiple
+from adain.inference.options import check_alpha, check_size, normalize_weights
 from adain.preprocess import center_crop, resize_smaller_side
-from adain.tiling import TiledStylizer, as_image_array
-from adain.train import CHECKPOINT_DIR, DECODER_FILE
+from adain.inference.tiling import TiledStylizer, as_image_array
+from adain.training.loop import CHECKPOINT_DIR, DECODER_FILE
 
 ImageLike = str | os.PathLike | Image.Image | np.ndarray
 
@@ -140,7 +140,7 @@ class Stylizer:
     def style_statistics(self, styles: Sequence[ImageLike], size: int = 0, crop: bool = False,
                          recolor_to: tf.Tensor | np.ndarray | None = None) -> StyleStatistics:  # fmt: skip
         """Encode K styles once. With `recolor_to` (a [N, H, W, 3] content batch) each style is first given each
-        content's colours (`adain.color.match_color`, the paper's colour preservation): statistics [N, K, C]."""
+        content's colours (`adain.inference.color.match_color`, the paper's colour preservation): statistics [N, K, C]."""
         prepared = [self.prepare(style, size, crop).numpy() for style in styles]
         if recolor_to is None:
             per_content = [prepared]
@@ -158,7 +158,7 @@ class Stylizer:
         """A [N, H, W, 3] batch of same-size contents against encoded styles, for each alpha: list of uint8 [N, H, W, 3].
 
         Content features are computed once for all alphas. `weights` blend the K styles (default equal);
-        `regions` [H, W, K] (one-hot, see `adain.masks.mask_regions`) assign them to parts of the image instead.
+        `regions` [H, W, K] (one-hot, see `adain.media.masks.mask_regions`) assign them to parts of the image instead.
         """
         contents = tf.convert_to_tensor(contents, tf.float32)
         height, width = tf.shape(contents)[1], tf.shape(contents)[2]
@@ -191,7 +191,7 @@ class Stylizer:
         style: one image, or several that are blended (`style_weights`, default equal) or placed by `mask`
         (one mask: white -> first style, black -> second; or one mask per style).
         alpha: 0 reconstructs the content, 1 is full style. preserve_color: keep the content's colours.
-        tile_size > 0: a content with a side above it is stylized in overlapping tiles (`adain.tiling`): same
+        tile_size > 0: a content with a side above it is stylized in overlapping tiles (`adain.inference.tiling`): same
         output, memory bounded by the tile (one style, no mask or colour preservation).
         """
         styles = [style] if _is_single_image(style) else list(style)
@@ -218,7 +218,7 @@ class Stylizer:
                          tile_size: int = 0) -> np.ndarray:  # fmt: skip
         """Stylize a content batch against already-encoded relu4_1 style features [1 or N, h, w, C].
 
-        tile_size > 0: images with a side above it go through `adain.tiling` (same output, bounded memory)."""
+        tile_size > 0: images with a side above it go through `adain.inference.tiling` (same output, bounded memory)."""
         height, width = int(content_images.shape[1]), int(content_images.shape[2])
         if tile_size and max(height, width) > tile_size:
             return np.stack([self.tiler.stylize(image, style_features, alpha, tile_size) for image in content_images])

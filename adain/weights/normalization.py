@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from adain.errors import UserError
-from adain.files import atomic_path
-from adain.weights import VGG19_CONV_LAYERS, Weights, cache_dir, load_vgg19_weights
+from adain.media.files import atomic_path
+from adain.weights.sources import VGG19_CONV_LAYERS, Weights, cache_dir, load_vgg19_weights
 
 NORMALIZATIONS = ("none", "per_channel")
 # scikit-image's bundled colour photographs and textures (the demo's images), as named in skimage.data.
@@ -76,7 +76,7 @@ def scale_images(size: int = SCALE_SIZE) -> list[np.ndarray]:
 
 def measure_channel_means(weights: Weights, images: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
     """Mean ReLU activation of every channel of every conv layer, over positions then images."""
-    from adain.model import build_vgg19_encoder
+    from adain.nn.model import build_vgg19_encoder
 
     encoder = build_vgg19_encoder(weights, VGG19_CONV_LAYERS, name="vgg19_all")
     sums = {name: np.zeros(weights[name][1].shape, np.float64) for name in VGG19_CONV_LAYERS}
@@ -152,7 +152,7 @@ def encoder_weights(vgg_weights: str | os.PathLike | None = None, normalization:
 def decoder_input_scale(model) -> np.ndarray | None:
     """Per-channel factor from a run's encoder features back to unnormalised ones (None: already are).
 
-    `model` is a ModelConfig. A decoder that starts with this factor (adain.layers.ChannelScale) sees
+    `model` is a ModelConfig. A decoder that starts with this factor (adain.nn.layers.ChannelScale) sees
     the same inputs under either normalisation: only the losses, i.e. how much each layer counts, differ.
     """
     if check_normalization(model.vgg_normalization) == "none":
@@ -167,7 +167,7 @@ def init_decoder_from(decoder, source: str | os.PathLike, model) -> None:
     the same images whichever normalisation each run used: the trainable weights are copied as they are.
     """
     from adain.config import run_model_config
-    from adain.stylize import load_decoder
+    from adain.inference.stylizer import load_decoder
 
     source = Path(source)
     source_model = run_model_config(source) if source.is_dir() else model
@@ -179,7 +179,7 @@ def init_decoder_from(decoder, source: str | os.PathLike, model) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from adain.cli import ArgumentParser
+    from adain.cli.common import ArgumentParser
 
     parser = ArgumentParser(prog="python -m adain.normalization", description=__doc__)
     parser.add_argument("--vgg-weights", help="VGG-19 weights file (default: the usual resolution)")
@@ -196,6 +196,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from adain.cli import run_main
+    from adain.cli.common import run_main
 
     run_main(main)

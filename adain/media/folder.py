@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from adain.images import IMAGE_EXTENSIONS
+from adain.media.images import IMAGE_EXTENSIONS
 
 
 def iter_image_files(folder: str | os.PathLike) -> Iterator[str]:

@@ -9,7 +9,7 @@ TFLite (mobile): the same computation for one image, content [H, W, 3] and style
 uint8 (resize the interpreter's inputs to the image sizes), alpha float32 -> stylized [H, W, 3];
 `--float16` stores the weights as float16 (half the file, slightly different pixels).
 
-The graph is the Python API's (`adain.stylize.Stylizer`): same padding, AdaIN and rounding.
+The graph is the Python API's (`adain.inference.stylizer.Stylizer`): same padding, AdaIN and rounding.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from adain.cli import ArgumentParser, quiet_tensorflow, run_main
+from adain.cli.common import ArgumentParser, quiet_tensorflow, run_main
 from adain.errors import UserError
-from adain.files import atomic_path
+from adain.media.files import atomic_path
 
 FORMATS = ("saved_model", "tflite")
 SIGNATURE = "serving_default"
@@ -55,8 +55,8 @@ def build_serving_function(encoder, decoder):
     """content, style (uint8, rank 3 or 4), alpha -> {"stylized": uint8 shaped like content}."""
     import tensorflow as tf
 
-    from adain.controls import blended_target, style_statistics
-    from adain.model import pad_to_multiple
+    from adain.inference.controls import blended_target, style_statistics
+    from adain.nn.model import pad_to_multiple
 
     def to_batch(image):  # [H, W, 3] or [N, H, W, 3] -> [N, H, W, 3] float
         batch = tf.reshape(tf.cast(image, tf.float32), tf.concat([[-1], tf.shape(image)[-3:]], axis=0))
@@ -173,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     output = Path(args.output)
     check_output(output, args.format)
 
-    from adain.stylize import Stylizer
+    from adain.inference.stylizer import Stylizer
 
     stylizer = Stylizer.from_checkpoint(args.checkpoint, args.vgg_weights)
     output.parent.mkdir(parents=True, exist_ok=True)

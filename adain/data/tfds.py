@@ -21,7 +21,7 @@ PREPARE = "python -m adain.datasets.prepare"
 def _tfds():
     import tensorflow_datasets as tfds
 
-    import adain.datasets.wikiart  # noqa: F401 - registers the `wikiart` builder
+    import adain.data.wikiart  # noqa: F401 - registers the `wikiart` builder
 
     return tfds
 

@@ -18,11 +18,11 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from adain.config import Config, ModelConfig, save_config
-from adain.data import preview_images, training_dataset
-from adain.datasets.decoding import SkippedFiles
-from adain.distribute import PEER_LOST_ERRORS, make_distribution
-from adain.model import AdaINModel, build_configured_decoder, build_configured_encoder, transpose_encoder_into
-from adain.precision import resolve_jit_compile, resolve_precision
+from adain.data.pipeline import preview_images, training_dataset
+from adain.data.decoding import SkippedFiles
+from adain.training.distribute import PEER_LOST_ERRORS, make_distribution
+from adain.nn.model import AdaINModel, build_configured_decoder, build_configured_encoder, transpose_encoder_into
+from adain.training.precision import resolve_jit_compile, resolve_precision
 
 DECODER_FILE = "decoder.keras"
 CONFIG_FILE = "config.yaml"
@@ -70,8 +70,8 @@ class WarmupInverseTimeDecay(keras.optimizers.schedules.LearningRateSchedule):
 
 def transpose_encoder(decoder: keras.Model, model: ModelConfig) -> None:
     """model.decoder_init: encoder_transpose, calibrated on the documented normalisation images at 128 px."""
-    from adain.normalization import scale_images
-    from adain.weights import load_vgg19_weights
+    from adain.weights.normalization import scale_images
+    from adain.weights.sources import load_vgg19_weights
 
     start = time.perf_counter()
     transpose_encoder_into(decoder, load_vgg19_weights(model.vgg_weights), scale_images(128))
@@ -210,7 +210,7 @@ def train(config: Config) -> Path:
     if latest:
         checkpoint.restore(latest).assert_existing_objects_matched()
     elif config.train.init_from:  # fine-tuning: a fresh run starts from another run's decoder
-        from adain.normalization import init_decoder_from
+        from adain.weights.normalization import init_decoder_from
 
         init_decoder_from(model.decoder, config.train.init_from, config.model)
     elif config.model.decoder_init == "encoder_transpose":
@@ -245,7 +245,7 @@ def train(config: Config) -> Path:
                 skipped,
             ))  # fmt: skip
         if config.train.eval_every and dist.is_chief:  # held-out evaluation: eval/ scalars and sheet
-            from adain.evaluate import EvaluationCallback
+            from adain.quality.metrics import EvaluationCallback
 
             callbacks.append(EvaluationCallback.from_config(config, run_dir / LOG_DIR))
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
