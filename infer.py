@@ -1,9 +1,12 @@
-"""Stylize images: python infer.py --checkpoint RUN_DIR --content IMG --style IMG --output OUT [--alpha A]"""
+"""Stylize images: python infer.py --checkpoint RUN_DIR --content IMG --style IMG --output OUT [--alpha A]
 
-from adain.cli.common import quiet_tensorflow, run_main
+The same as `adain stylize` (adain/cli/stylize.py).
+"""
+
+import functools
+
+from adain.cli.common import run_main
+from adain.cli.stylize import main
 
 if __name__ == "__main__":
-    quiet_tensorflow()
-    from adain.cli.stylize import main
-
-    run_main(main)
+    run_main(functools.partial(main, prog="infer.py"))

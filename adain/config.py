@@ -19,6 +19,9 @@ from typing import Any
 import yaml
 
 from adain.errors import UserError
+from adain.media.demo import DEMO_IMAGES
+from adain.media.files import atomic_path
+from adain.nn.layout import VGG19_CONV_LAYERS
 
 
 @dataclass
@@ -48,7 +51,7 @@ class DataConfig:
 @dataclass
 class ModelConfig:
     vgg_weights: str | None = None  # explicit VGG-19 weights file; else env ADAIN_VGG_WEIGHTS, caches, download
-    # none | per_channel: filters rescaled to mean activation 1 (adain/normalization.py, docs/quality.md)
+    # none | per_channel: filters rescaled to mean activation 1 (adain/weights/normalization.py, docs/quality.md)
     vgg_normalization: str = "none"
     content_layer: str = "block4_conv1"  # where AdaIN acts and the decoder starts (relu4_1)
     # random (the paper) | encoder_transpose: start the decoder as the VGG encoder's transpose (a deconvnet)
@@ -93,6 +96,8 @@ class EvalConfig:
 
 
 DECODER_INITS = ("random", "encoder_transpose")
+NORMALIZATIONS = ("none", "per_channel")  # VGG-19 normalisation (adain.weights.normalization)
+PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")  # Keras dtype policies (adain.training.precision)
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
 
 
@@ -205,6 +210,18 @@ def from_dict(data: dict) -> Config:
     return config
 
 
+def model_config_from_dict(section: dict) -> ModelConfig:
+    """A validated model section from a saved run's config; keys this version no longer knows are dropped.
+
+    Runs saved before `vgg_normalization` existed were trained without normalisation.
+    """
+    known = {f.name for f in dataclasses.fields(ModelConfig)}
+    section = {"vgg_normalization": "none", **{key: value for key, value in section.items() if key in known}}
+    model = _from_dict(ModelConfig, section, "model")
+    validate_model(model)
+    return model
+
+
 def load_config(path: str | os.PathLike | None, overrides: Sequence[str] = ()) -> Config:
     """Read a YAML config, apply `key=value` overrides, validate. Raises UserError."""
     data: dict = {}
@@ -227,7 +244,8 @@ def load_config(path: str | os.PathLike | None, overrides: Sequence[str] = ()) -
 
 
 def save_config(config: Config, path: str | os.PathLike) -> None:
-    Path(path).write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+    with atomic_path(path) as tmp:
+        tmp.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
 
 
 # ---------------------------------------------------------------------------
@@ -239,8 +257,7 @@ def _positive(value: float, where: str, allow_zero: bool = False) -> None:
         raise UserError(f"config: {where} must be {'>= 0' if allow_zero else '> 0'}, got {value}")
 
 
-DEMO_SETS = ("photos", "textures")
-PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")  # as adain.training.precision (no TF import here)
+DEMO_SETS = tuple(DEMO_IMAGES)
 
 
 def validate_source(source: SourceConfig, where: str) -> None:
@@ -294,11 +311,9 @@ def validate(config: Config) -> None:
 
 
 def validate_model(model: ModelConfig) -> None:
-    from adain.weights.sources import VGG19_CONV_LAYERS
-
-    if model.vgg_normalization not in ("none", "per_channel"):
+    if model.vgg_normalization not in NORMALIZATIONS:
         raise UserError(
-            f"config: model.vgg_normalization must be 'none' or 'per_channel', got '{model.vgg_normalization}'"
+            f"config: model.vgg_normalization must be one of {', '.join(NORMALIZATIONS)}, got '{model.vgg_normalization}'"
         )
     if model.decoder_init not in DECODER_INITS:
         raise UserError(
@@ -306,16 +321,20 @@ def validate_model(model: ModelConfig) -> None:
         )
     adain_layers = [name for name in VGG19_CONV_LAYERS if not name.startswith("block5")]  # padding: stride 8
     if model.content_layer not in adain_layers:
-        raise UserError(f"config: model.content_layer must be a VGG-19 conv layer of blocks 1-4 (e.g. block4_conv1), "
-                        f"got '{model.content_layer}'")  # fmt: skip
+        raise UserError(
+            "config: model.content_layer must be a VGG-19 conv layer of blocks 1-4 (e.g. block4_conv1), "
+            f"got '{model.content_layer}'"
+        )
     if not model.style_layers:
         raise UserError("config: model.style_layers must name at least one layer")
     for name in model.style_layers:
         if name not in VGG19_CONV_LAYERS:
             raise UserError(f"config: model.style_layers: unknown VGG-19 layer '{name}' (e.g. block1_conv1)")
         if VGG19_CONV_LAYERS.index(name) > VGG19_CONV_LAYERS.index(model.content_layer):
-            raise UserError(f"config: model.style_layers: {name} is deeper than model.content_layer "
-                            f"{model.content_layer} (the encoder stops there)")  # fmt: skip
+            raise UserError(
+                f"config: model.style_layers: {name} is deeper than model.content_layer "
+                f"{model.content_layer} (the encoder stops there)"
+            )
 
 
 def validate_eval(evaluation: EvalConfig, every: int) -> None:
@@ -324,25 +343,6 @@ def validate_eval(evaluation: EvalConfig, every: int) -> None:
         raise UserError(f"config: eval.size must be at least 16, got {evaluation.size}")
     if every and not (evaluation.content and evaluation.style):
         raise UserError("config: train.eval_every needs a held-out set: set eval.content and eval.style")
-
-
-CONFIG_FILE_NAME = "config.yaml"  # a run's resolved config (adain.training.loop.CONFIG_FILE)
-
-
-def run_model_config(run_dir: str | os.PathLike) -> ModelConfig:
-    """The model section a run was trained with (defaults when the run has no config.yaml).
-
-    Runs saved before `vgg_normalization` existed were trained without normalisation.
-    """
-    config_file = Path(run_dir) / CONFIG_FILE_NAME
-    if not config_file.is_file():
-        return ModelConfig()
-    section = (yaml.safe_load(config_file.read_text()) or {}).get("model") or {}
-    section.setdefault("vgg_normalization", "none")
-    section = {key: value for key, value in section.items() if key in {f.name for f in dataclasses.fields(ModelConfig)}}
-    model = _from_dict(ModelConfig, section, "model")
-    validate_model(model)
-    return model
 
 
 def validate_distribute(dist: DistributeConfig) -> None:

@@ -191,36 +191,67 @@ class Row:
 
 def print_table(title: str, rows: Sequence[Row], extra_columns: Sequence[str] = ()) -> None:
     """One markdown table (paste it into docs/performance.md as is)."""
-    head = ["case", "image", "batch", "median s", "min s", "first call s", "GFLOP", "GFLOP/s", "ref GFLOP/s",
-            "efficiency", "images/s", "CPU s", "CPU efficiency", *extra_columns]  # fmt: skip
+    head = [
+        "case",
+        "image",
+        "batch",
+        "median s",
+        "min s",
+        "first call s",
+        "GFLOP",
+        "GFLOP/s",
+        "ref GFLOP/s",
+        "efficiency",
+        "images/s",
+        "CPU s",
+        "CPU efficiency",
+        *extra_columns,
+    ]
     print(f"\n{title}\n")
     print("| " + " | ".join(head) + " |")
     print("|" + "|".join(["---"] * len(head)) + "|")
     for row in rows:
         rate = row.gflops_per_s()
-        cells = [row.case, row.image, str(row.batch), f"{row.timing.median:.3f}", f"{row.timing.best:.3f}",
-                 f"{row.timing.first:.2f}", gflops_str(row.flops), f"{rate:.1f}", f"{row.reference:.1f}", f"{rate / row.reference:.2f}",
-                 f"{row.images_per_call / row.seconds:.2f}", f"{row.cpu_seconds:.3f}",
-                 f"{row.flops / row.cpu_seconds / 1e9 / row.reference_cpu:.2f}",
-                 *(str(row.extra.get(c, "")) for c in extra_columns)]  # fmt: skip
+        cells = [
+            row.case,
+            row.image,
+            str(row.batch),
+            f"{row.timing.median:.3f}",
+            f"{row.timing.best:.3f}",
+            f"{row.timing.first:.2f}",
+            gflops_str(row.flops),
+            f"{rate:.1f}",
+            f"{row.reference:.1f}",
+            f"{rate / row.reference:.2f}",
+            f"{row.images_per_call / row.seconds:.2f}",
+            f"{row.cpu_seconds:.3f}",
+            f"{row.flops / row.cpu_seconds / 1e9 / row.reference_cpu:.2f}",
+            *(str(row.extra.get(c, "")) for c in extra_columns),
+        ]
         print("| " + " | ".join(cells) + " |")
     print()
 
 
 def header(script: str, argv: Sequence[str], precision: str, jit: bool | str) -> None:
-    threads = (tf.config.threading.get_intra_op_parallelism_threads(),
-               tf.config.threading.get_inter_op_parallelism_threads())  # fmt: skip
+    threads = (
+        tf.config.threading.get_intra_op_parallelism_threads(),
+        tf.config.threading.get_inter_op_parallelism_threads(),
+    )
     print(f"# {script} {' '.join(argv)}")
     print(f"device: {device_description()}")
-    print(f"tensorflow {tf.__version__}, keras {keras.__version__}, precision {precision}, XLA {jit}, "
-          f"intra/inter-op threads {threads[0] or 'default'}/{threads[1] or 'default'}")  # fmt: skip
+    print(
+        f"tensorflow {tf.__version__}, keras {keras.__version__}, precision {precision}, XLA {jit}, "
+        f"intra/inter-op threads {threads[0] or 'default'}/{threads[1] or 'default'}"
+    )
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 def footer(reference: Reference) -> None:
-    print(f"reference conv 3x3 256->256 on 1x128x128 ({reference.dtype}), GFLOP/s at each measurement: "
-          f"{', '.join(f'{g:.1f}' for g in reference.points)}; GFLOP per CPU second: "
-          f"{', '.join(f'{g:.1f}' for g in reference.cpu_points)}")  # fmt: skip
+    print(
+        f"reference conv 3x3 256->256 on 1x128x128 ({reference.dtype}), GFLOP/s at each measurement: "
+        f"{', '.join(f'{g:.1f}' for g in reference.points)}; GFLOP per CPU second: "
+        f"{', '.join(f'{g:.1f}' for g in reference.cpu_points)}"
+    )
     print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

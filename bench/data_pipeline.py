@@ -118,46 +118,66 @@ def main() -> int:
     import tensorflow as tf
 
     from adain.config import load_config
-    from adain.data.pipeline import training_dataset
     from adain.data.decoding import SkippedFiles
+    from adain.data.pipeline import training_dataset
 
     with tempfile.TemporaryDirectory(prefix="coco_like_") as scratch:
         content = args.content or generate_coco_like(Path(scratch) / "coco_like", args.generate)
         skipped = SkippedFiles(verbose=False)
-        print(f"settings: smaller side -> {args.load_size}, random {args.crop_size}x{args.crop_size} crop, "
-              f"batch {args.batch_size}, cache {args.cache}; {len(os.sched_getaffinity(0))} CPU cores, "
-              f"tf.data parallelism AUTOTUNE; load average before: {os.getloadavg()[0]:.2f}")  # fmt: skip
+        print(
+            f"settings: smaller side -> {args.load_size}, random {args.crop_size}x{args.crop_size} crop, "
+            f"batch {args.batch_size}, cache {args.cache}; {len(os.sched_getaffinity(0))} CPU cores, "
+            f"tf.data parallelism AUTOTUNE; load average before: {os.getloadavg()[0]:.2f}"
+        )
         cores = len(os.sched_getaffinity(0))
         for name, folder in (("content", content), ("style", args.style)):
             stream, files = source_stream(folder, args, skipped)
             rate, cost = images_per_second(stream, warmup=32, count=args.images, per_element=1)
-            print(f"{name:8s} {rate:7.1f} images/s   {cost:5.1f} CPU ms/image = {cores * 1000 / cost:6.1f} images/s "
-                  f"on {cores} free cores   ({files} files in {folder})")  # fmt: skip
+            print(
+                f"{name:8s} {rate:7.1f} images/s   {cost:5.1f} CPU ms/image = {cores * 1000 / cost:6.1f} images/s "
+                f"on {cores} free cores   ({files} files in {folder})"
+            )
 
-        config = load_config(None, ["data.content.source=folder", f"data.content.path={content}",
-                                    f"data.style.path={args.style}", f"data.load_size={args.load_size}",
-                                    f"data.crop_size={args.crop_size}", f"data.cache={str(args.cache).lower()}",
-                                    f"train.batch_size={args.batch_size}"])  # fmt: skip
+        config = load_config(
+            None,
+            [
+                "data.content.source=folder",
+                f"data.content.path={content}",
+                f"data.style.path={args.style}",
+                f"data.load_size={args.load_size}",
+                f"data.crop_size={args.crop_size}",
+                f"data.cache={str(args.cache).lower()}",
+                f"train.batch_size={args.batch_size}",
+            ],
+        )
         pairs = training_dataset(config, skipped=skipped)
         per_step = 2 * args.batch_size
         batches = max(4, args.images // per_step)
         paired, cost = images_per_second(pairs, warmup=4, count=batches, per_element=per_step)
         steps_fed = paired / per_step
-        print(f"pairs    {paired:7.1f} images/s   {cost:5.1f} CPU ms/image = {cores * 1000 / cost:6.1f} images/s "
-              f"on {cores} free cores; {steps_fed:.2f} steps/s of {per_step} images "
-              f"(batch {args.batch_size} content + {args.batch_size} style)")  # fmt: skip
-        print(f"goal >= 100 images/s: {'met' if paired >= 100 else 'NOT met'} as measured, "
-              f"{'met' if cores * 1000 / cost >= 100 else 'NOT met'} on free cores; "
-              f"load average after: {os.getloadavg()[0]:.2f}; skipped files: {len(skipped)}")  # fmt: skip
+        print(
+            f"pairs    {paired:7.1f} images/s   {cost:5.1f} CPU ms/image = {cores * 1000 / cost:6.1f} images/s "
+            f"on {cores} free cores; {steps_fed:.2f} steps/s of {per_step} images "
+            f"(batch {args.batch_size} content + {args.batch_size} style)"
+        )
+        print(
+            f"goal >= 100 images/s: {'met' if paired >= 100 else 'NOT met'} as measured, "
+            f"{'met' if cores * 1000 / cost >= 100 else 'NOT met'} on free cores; "
+            f"load average after: {os.getloadavg()[0]:.2f}; skipped files: {len(skipped)}"
+        )
         if args.measure_step:
             seconds = measure_step(args)
             device = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
             need = per_step / seconds
-            print(f"training step on this {device}: {seconds:.3f} s -> consumes {need:.1f} images/s; "
-                  f"the pipeline supplies {paired / need:.1f}x that")  # fmt: skip
+            print(
+                f"training step on this {device}: {seconds:.3f} s -> consumes {need:.1f} images/s; "
+                f"the pipeline supplies {paired / need:.1f}x that"
+            )
         else:
-            print(f"a step taking more than {1 / steps_fed * 1000:.0f} ms is not data-bound here "
-                  f"(--measure-step times one on this machine)")  # fmt: skip
+            print(
+                f"a step taking more than {1 / steps_fed * 1000:.0f} ms is not data-bound here "
+                f"(--measure-step times one on this machine)"
+            )
     return 0
 
 

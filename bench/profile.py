@@ -18,14 +18,18 @@ import time
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from common import REPO, Reference, conv_layer_flops, device_description, hide_gpus
+from profiling import by_type, profile_ops  # noqa: E402
 
 from adain.cli.common import ArgumentParser, run_main  # noqa: E402
-from adain.media.images import list_images, load_image  # noqa: E402
-from adain.nn.model import AdaINModel, build_decoder, build_vgg19_encoder  # noqa: E402
-from adain.training.precision import PRECISIONS, resolve_precision  # noqa: E402
-from adain.preprocess import center_crop, resize_smaller_side  # noqa: E402
-from profiling import by_type, profile_ops  # noqa: E402
+from adain.config import PRECISIONS  # noqa: E402
 from adain.inference.stylizer import Stylizer  # noqa: E402
+from adain.media.folder import list_image_files  # noqa: E402
+from adain.media.images import load_image  # noqa: E402
+from adain.nn.decoder import build_decoder  # noqa: E402
+from adain.nn.model import AdaINModel  # noqa: E402
+from adain.nn.vgg import build_vgg19_encoder  # noqa: E402
+from adain.preprocess import center_crop, resize_smaller_side  # noqa: E402
+from adain.training.precision import resolve_precision  # noqa: E402
 from adain.weights.sources import load_vgg19_weights  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
@@ -34,7 +38,7 @@ LAYER = re.compile(r"(block\d_conv\d|conv\d)(?:_\d+)?/")
 
 def images(kind: str, count: int, size: int) -> tf.Tensor:
     folder = SHARED / kind
-    paths = list_images(folder) if folder.is_dir() else []
+    paths = list_image_files(folder) if folder.is_dir() else []
     if paths:
         arrays = [center_crop(resize_smaller_side(load_image(paths[i % len(paths)]), size), size) for i in range(count)]
         return tf.stack(arrays)
@@ -94,8 +98,10 @@ def main(argv=None) -> int:
     flops = {name: f for name, f in conv_layer_flops(model.encoder, height, height)}
     flops.update({name: f for name, f in conv_layer_flops(model.decoder, height // 8, height // 8)})
     total_op = sum(e.seconds for e in events)
-    print(f"wall time of one call (unprofiled): {wall:.3f} s; op time in the trace: {total_op:.3f} s; "
-          f"reference conv: {reference.gflops:.1f} GFLOP/s\n")  # fmt: skip
+    print(
+        f"wall time of one call (unprofiled): {wall:.3f} s; op time in the trace: {total_op:.3f} s; "
+        f"reference conv: {reference.gflops:.1f} GFLOP/s\n"
+    )
     print("| op type | count | ms | share |\n|---|---|---|---|")
     for op, count, seconds in by_type(events)[: args.top]:
         print(f"| {op} | {count} | {seconds * 1e3:.1f} | {seconds / total_op:.1%} |")
@@ -110,8 +116,10 @@ def main(argv=None) -> int:
         conv_total += event.seconds
         where = "decoder" if "decoder" in event.name else "encoder"
         rate = gflop / event.seconds
-        print(f"| {where} {layer} | {event.type} | {event.seconds * 1e3:.1f} | {gflop:.2f} | {rate:.1f} | "
-              f"{rate / reference.gflops:.2f} |")  # fmt: skip
+        print(
+            f"| {where} {layer} | {event.type} | {event.seconds * 1e3:.1f} | {gflop:.2f} | {rate:.1f} | "
+            f"{rate / reference.gflops:.2f} |"
+        )
     print(f"\nconvolutions: {conv_total:.3f} s of {total_op:.3f} s op time ({conv_total / total_op:.1%})")
     if args.logdir:
         print(f"trace kept in {args.logdir}: tensorboard --logdir {args.logdir} (needs tensorboard-plugin-profile)")

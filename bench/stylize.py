@@ -45,13 +45,18 @@ from common import (
 from PIL import Image  # noqa: E402
 
 from adain.cli.common import ArgumentParser, run_main  # noqa: E402
+from adain.config import PRECISIONS  # noqa: E402
 from adain.errors import UserError  # noqa: E402
-from adain.media.images import list_images, load_image, save_image  # noqa: E402
-from adain.nn.model import AdaINModel, build_decoder, build_vgg19_encoder  # noqa: E402
-from adain.training.precision import PRECISIONS, resolve_precision  # noqa: E402
-from adain.preprocess import center_crop, resize_smaller_side  # noqa: E402
-from adain.inference.stylizer import Stylizer, load_decoder  # noqa: E402
+from adain.inference.stylizer import Stylizer  # noqa: E402
 from adain.inference.tiling import DEFAULT_OVERLAP, check_tiling, plan_spans  # noqa: E402
+from adain.media.folder import list_image_files  # noqa: E402
+from adain.media.images import load_image, save_image  # noqa: E402
+from adain.nn.decoder import build_decoder  # noqa: E402
+from adain.nn.model import AdaINModel  # noqa: E402
+from adain.nn.vgg import build_vgg19_encoder  # noqa: E402
+from adain.preprocess import center_crop, resize_smaller_side  # noqa: E402
+from adain.run import load_decoder  # noqa: E402
+from adain.training.precision import resolve_precision  # noqa: E402
 from adain.weights.sources import load_vgg19_weights  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
@@ -64,7 +69,7 @@ def default_folder(kind: str) -> Path:
     from adain.data.pipeline import fill_demo_folder
 
     folder = REPO / "data" / "demo" / kind
-    if not list_images(folder) if folder.is_dir() else True:
+    if not list_image_files(folder) if folder.is_dir() else True:
         fill_demo_folder(folder, "photos" if kind == "content" else "textures")
     return folder
 
@@ -149,9 +154,15 @@ def folder_rows(stylizer: Stylizer, args, contents: list[Path], style: Path, ref
         total, total_cpu = time.perf_counter() - start, time.process_time() - cpu_start
         n = len(paths)
         flops = n * (e + d) + e * (1 if cached else n)
-        row = Row("folder, cached style" if cached else "folder, style re-encoded per content",
-                  f"{n} files {size}x{size}", 1, Timing(first, times, cpu), flops / n, rate_s=total / n,
-                  cpu_s=total_cpu / n)  # fmt: skip
+        row = Row(
+            "folder, cached style" if cached else "folder, style re-encoded per content",
+            f"{n} files {size}x{size}",
+            1,
+            Timing(first, times, cpu),
+            flops / n,
+            rate_s=total / n,
+            cpu_s=total_cpu / n,
+        )
         row.extra["per-image mean s"] = f"{total / n:.3f}"
         print(f"  folder cached={cached}: {n / total:.3f} images/s", file=sys.stderr)
         return row
@@ -187,11 +198,21 @@ def tiled_run(stylizer: Stylizer, args, contents: list[Path], style: Path, refer
             h, w = (-(-(s.end - s.start) // 8) * 8 for s in (r, c))
             flops += 2 * model_flops(encoder, h, w) + model_flops(decoder, h // 8, w // 8)
     untiled = model_flops(encoder, height, width) + model_flops(decoder, height // 8, width // 8)
-    row = Row(f"tiled {args.tile}, overlap {DEFAULT_OVERLAP}", f"{width}x{height}", 1,
-              Timing(first, [elapsed], [cpu]), flops, reference=row_reference,
-              reference_cpu=sum(row_reference_cpu) / 2)  # fmt: skip
-    row.extra = {"tiles": len(rows_) * len(cols_), "FLOPs / untiled": f"{flops / untiled:.2f}",
-                 "RSS before GB": f"{rss_before:.2f}", "peak RSS GB": f"{peak_rss_gb():.2f}"}  # fmt: skip
+    row = Row(
+        f"tiled {args.tile}, overlap {DEFAULT_OVERLAP}",
+        f"{width}x{height}",
+        1,
+        Timing(first, [elapsed], [cpu]),
+        flops,
+        reference=row_reference,
+        reference_cpu=sum(row_reference_cpu) / 2,
+    )
+    row.extra = {
+        "tiles": len(rows_) * len(cols_),
+        "FLOPs / untiled": f"{flops / untiled:.2f}",
+        "RSS before GB": f"{rss_before:.2f}",
+        "peak RSS GB": f"{peak_rss_gb():.2f}",
+    }
     return row
 
 
@@ -214,8 +235,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.cpu:
         hide_gpus()
-    contents = list_images(args.content or default_folder("content"))
-    style = args.style or list_images(default_folder("style"))[0]
+    contents = list_image_files(args.content or default_folder("content"))
+    style = args.style or list_image_files(default_folder("style"))[0]
     if not contents:
         raise UserError(f"no content images in {args.content}")
     policy = resolve_precision(args.precision)
@@ -236,8 +257,10 @@ def main(argv=None) -> int:
     folder = {row.case: row for row in rows if row.case.startswith("folder")}
     if len(folder) == 2:
         full, cached = folder.values()
-        print(f"one style over a folder: {1 / cached.rate_s:.3f} vs {1 / full.rate_s:.3f} images/s "
-              f"= {full.rate_s / cached.rate_s:.2f}x (cached style / style re-encoded per content)")  # fmt: skip
+        print(
+            f"one style over a folder: {1 / cached.rate_s:.3f} vs {1 / full.rate_s:.3f} images/s "
+            f"= {full.rate_s / cached.rate_s:.2f}x (cached style / style re-encoded per content)"
+        )
     return 0
 
 

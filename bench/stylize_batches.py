@@ -41,7 +41,7 @@ def main() -> None:
     one_by_one = time.perf_counter() - start
 
     start = time.perf_counter()
-    statistics = stylizer.style_statistics([style], args.size)
+    statistics = stylizer.encode_styles([style], args.size)
     for i in range(0, len(contents), args.batch_size):
         stylizer.stylize_batch(contents[i : i + args.batch_size], statistics, [1.0])
     batched = time.perf_counter() - start
@@ -69,8 +69,10 @@ def main() -> None:
         for i in range(0, len(batch), args.batch_size):
             stylizer.stylize_batch(batch[i : i + args.batch_size], statistics, [1.0])
         elapsed = time.perf_counter() - start
-        print(f"video {info.width}x{info.height}: {len(batch) / elapsed:.2f} frames/s (stylization only, batches of "
-              f"{args.batch_size}); the {info.frames}-frame clip would take ~{info.frames * elapsed / len(batch):.0f} s")  # fmt: skip
+        print(
+            f"video {info.width}x{info.height}: {len(batch) / elapsed:.2f} frames/s (stylization only, batches of "
+            f"{args.batch_size}); the {info.frames}-frame clip would take ~{info.frames * elapsed / len(batch):.0f} s"
+        )
 
 
 if __name__ == "__main__":

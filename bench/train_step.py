@@ -42,10 +42,11 @@ from common import (
 from adain.cli.common import ArgumentParser, run_main  # noqa: E402
 from adain.config import Config, load_config  # noqa: E402
 from adain.data.pipeline import training_dataset  # noqa: E402
-from adain.media.images import list_images, load_image  # noqa: E402
-from adain.training.precision import resolve_jit_compile, resolve_precision  # noqa: E402
+from adain.media.folder import list_image_files  # noqa: E402
+from adain.media.images import load_image  # noqa: E402
 from adain.preprocess import center_crop, resize_smaller_side  # noqa: E402
 from adain.training.loop import build_model  # noqa: E402
+from adain.training.precision import resolve_jit_compile, resolve_precision  # noqa: E402
 
 SHARED = REPO.parent / "shared" / "data"
 
@@ -78,8 +79,9 @@ def memory_batch(config: Config, images: dict[str, list[Path]]) -> tf.data.Datas
     batch, crop, load = config.train.batch_size, config.data.crop_size, config.data.load_size
 
     def stack(paths):
-        return tf.stack([center_crop(resize_smaller_side(load_image(paths[i % len(paths)]), load), crop)
-                         for i in range(batch)])  # fmt: skip
+        return tf.stack(
+            [center_crop(resize_smaller_side(load_image(paths[i % len(paths)]), load), crop) for i in range(batch)]
+        )
 
     return tf.data.Dataset.from_tensors({"content": stack(images["content"]), "style": stack(images["style"])}).repeat()
 
@@ -109,9 +111,15 @@ def main(argv=None) -> int:
         hide_gpus()
     demo = load_config(args.config, args.set)
     policy = resolve_precision(demo.train.mixed_precision)
-    header("bench/train_step.py", sys.argv[1:] if argv is None else argv, policy,
-           resolve_jit_compile(demo.train.jit_compile))  # fmt: skip
-    images = {kind: list_images(SHARED / kind) if (SHARED / kind).is_dir() else None for kind in ("content", "style")}
+    header(
+        "bench/train_step.py",
+        sys.argv[1:] if argv is None else argv,
+        policy,
+        resolve_jit_compile(demo.train.jit_compile),
+    )
+    images = {
+        kind: list_image_files(SHARED / kind) if (SHARED / kind).is_dir() else None for kind in ("content", "style")
+    }
     for kind in images:
         if not images[kind]:
             from adain.data.pipeline import source_paths
@@ -122,8 +130,15 @@ def main(argv=None) -> int:
     rows = []
     for case in [c for c in args.cases.split(",") if c]:
         if case == "paper":
-            config = load_config(args.config, [*args.set, "train.batch_size=8", "data.crop_size=256",
-                                               f"data.load_size={max(256, demo.data.load_size)}"])  # fmt: skip
+            config = load_config(
+                args.config,
+                [
+                    *args.set,
+                    "train.batch_size=8",
+                    "data.crop_size=256",
+                    f"data.load_size={max(256, demo.data.load_size)}",
+                ],
+            )
         elif case == "demo":
             config = demo
         else:

@@ -98,8 +98,13 @@ def main() -> int:
     inputs: list[str] = []  # the single files the commands read, shown once as inputs.jpg
     for command in readme_commands(REPO / "README.md"):
         argv = command[2:]  # drop "python infer.py"
-        inputs += [v for i, v in enumerate(argv) if i and argv[i - 1] in ("--content", "--style") or
-                   (i > 1 and argv[i - 2] == "--style" and not v.startswith("--"))]  # fmt: skip
+        inputs += [
+            v
+            for i, v in enumerate(argv)
+            if i
+            and argv[i - 1] in ("--content", "--style")
+            or (i > 1 and argv[i - 2] == "--style" and not v.startswith("--"))
+        ]
         if "clip.mp4" in argv and not args.clip:
             print("skipping the video example (no --clip)", file=sys.stderr)
             continue

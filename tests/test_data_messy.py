@@ -80,8 +80,11 @@ def build_messy_tree(root: Path, painting: Path) -> tuple[dict[str, tuple | None
     rgb16 = struct.pack(">HHH", 65535, 32896, 0) * 40
     put("Artist B/rgb16.png", png_bytes(40, 30, 16, 2, (b"\0" + rgb16) * 30), (255, 128, 0))
     frames = [solid((250, 0, 0)).convert("P"), solid((0, 0, 250)).convert("P")]
-    put("Artist B/animated.gif", encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=50),
-        (250, 0, 0))  # fmt: skip
+    put(
+        "Artist B/animated.gif",
+        encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=50),
+        (250, 0, 0),
+    )
     put("Artist B/bitmap.bmp", encoded(real, "BMP"))
     put("Artist B/scan.tif", encoded(real, "TIFF", compression="tiff_lzw"))
     put("Artist B/modern.webp", encoded(real, "WEBP"))
@@ -218,8 +221,14 @@ def test_all_unreadable_folder_is_a_one_line_error(tmp_path, shared_data):
     (tmp_path / "bad").mkdir()
     (tmp_path / "bad" / "a.jpg").write_bytes(b"")
     (tmp_path / "bad" / "b.png").write_bytes(b"oops")
-    config = load_config(None, ["data.content.source=folder", f"data.content.path={tmp_path / 'bad'}",
-                                f"data.style.path={shared_data / 'style'}"])  # fmt: skip
+    config = load_config(
+        None,
+        [
+            "data.content.source=folder",
+            f"data.content.path={tmp_path / 'bad'}",
+            f"data.style.path={shared_data / 'style'}",
+        ],
+    )
     with pytest.raises(UserError, match="data.content: no readable image in .*bad"):
         training_dataset(config)
 

@@ -10,9 +10,17 @@ import tensorflow as tf
 def small_config(shared_data, *overrides: str):
     from adain.config import load_config
 
-    return load_config(None, [f"data.content={{source: folder, path: {shared_data / 'content'}}}",
-                              f"data.style={{source: folder, path: {shared_data / 'style'}}}",
-                              "data.load_size=64", "data.crop_size=32", "train.batch_size=3", *overrides])  # fmt: skip
+    return load_config(
+        None,
+        [
+            f"data.content={{source: folder, path: {shared_data / 'content'}}}",
+            f"data.style={{source: folder, path: {shared_data / 'style'}}}",
+            "data.load_size=64",
+            "data.crop_size=32",
+            "train.batch_size=3",
+            *overrides,
+        ],
+    )
 
 
 def first_batches(config, seed=None, count=2):

@@ -16,8 +16,17 @@ tfds = pytest.importorskip("tensorflow_datasets")
 def config_with(content: str, style: str, *overrides: str):
     from adain.config import load_config
 
-    return load_config(None, [f"data.content={content}", f"data.style={style}", "data.load_size=48",
-                              "data.crop_size=32", "train.batch_size=2", *overrides])  # fmt: skip
+    return load_config(
+        None,
+        [
+            f"data.content={content}",
+            f"data.style={style}",
+            "data.load_size=48",
+            "data.crop_size=32",
+            "train.batch_size=2",
+            *overrides,
+        ],
+    )
 
 
 def batches(config, seed=None, count=3, skipped=None):
@@ -154,7 +163,6 @@ def run_prepare(*args: str):
 
 def test_prepare_command_builds_wikiart(tmp_path, shared_data):
     painter_by_numbers_zip(tmp_path / "train.zip", shared_data)
-    result = run_prepare("wikiart", "--manual-dir", str(tmp_path),
-                        "--data-dir", str(tmp_path / "tfds"))  # fmt: skip
+    result = run_prepare("wikiart", "--manual-dir", str(tmp_path), "--data-dir", str(tmp_path / "tfds"))
     assert result.returncode == 0, result.stderr[-2000:]
     assert "prepared wikiart" in result.stdout and "train: 4 examples" in result.stdout

@@ -73,8 +73,13 @@ def start_train(config: Path, log: Path, *args: str, **env: str) -> subprocess.P
     """train.py in the background, stdout and stderr appended to `log`."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2", **env}
     with log.open("a") as out:
-        return subprocess.Popen([sys.executable, str(REPO / "train.py"), "--config", str(config), *args],
-                                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)  # fmt: skip
+        return subprocess.Popen(
+            [sys.executable, str(REPO / "train.py"), "--config", str(config), *args],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def wait_all(processes: list[subprocess.Popen], timeout: float) -> list[int]:
@@ -106,15 +111,31 @@ def test_mirrored_two_cpu_replicas_matches_one_device(tmp_path, shared_data):
     # 16 paintings feed both streams, so the 3 x 4 images stay inside the first (seeded) epoch: the test compares
     # gradient aggregation, not how an epoch boundary reshuffles under a strategy.
     config = write_small_config(
-        tmp_path / "c.yaml", tmp_path / "unused", shared_data / "style", shared_data / "style", steps=steps,
-        batch_size=4, checkpoint_every=steps, log_every=1, image_every=100, learning_rate=LEARNING_RATE,
-    )  # fmt: skip
+        tmp_path / "c.yaml",
+        tmp_path / "unused",
+        shared_data / "style",
+        shared_data / "style",
+        steps=steps,
+        batch_size=4,
+        checkpoint_every=steps,
+        log_every=1,
+        image_every=100,
+        learning_rate=LEARNING_RATE,
+    )
     one, two = tmp_path / "one_device", tmp_path / "mirrored"
     runs = [  # two independent processes, side by side
         start_train(config, tmp_path / "one.log", "--set", f"run_dir={one}"),
-        start_train(config, tmp_path / "two.log", "--set", f"run_dir={two}",
-                    "--set", "distribute.strategy=mirrored", "--set", "distribute.cpu_replicas=2"),
-    ]  # fmt: skip
+        start_train(
+            config,
+            tmp_path / "two.log",
+            "--set",
+            f"run_dir={two}",
+            "--set",
+            "distribute.strategy=mirrored",
+            "--set",
+            "distribute.cpu_replicas=2",
+        ),
+    ]
     codes = wait_all(runs, timeout=400)
     single, mirrored = (tmp_path / "one.log").read_text(), (tmp_path / "two.log").read_text()
     assert codes == [0, 0], single[-2000:] + "\n\n" + mirrored[-2000:]
@@ -187,8 +208,9 @@ def multi_worker_config(tmp_path: Path, shared_data: Path, **train) -> tuple[Pat
 
 
 def test_two_workers_train_and_only_the_chief_writes(tmp_path, shared_data):
-    config, run_dir = multi_worker_config(tmp_path, shared_data, steps=5, batch_size=2, checkpoint_every=5,
-                                          log_every=1, image_every=100)  # fmt: skip
+    config, run_dir = multi_worker_config(
+        tmp_path, shared_data, steps=5, batch_size=2, checkpoint_every=5, log_every=1, image_every=100
+    )
     ports = free_ports(2)
     logs = [tmp_path / f"worker{i}.log" for i in range(2)]
     workers = [start_worker(config, ports, i, logs[i]) for i in range(2)]
@@ -213,8 +235,9 @@ def test_two_workers_train_and_only_the_chief_writes(tmp_path, shared_data):
 
 
 def test_killed_worker_restarts_and_the_run_completes(tmp_path, shared_data):
-    config, run_dir = multi_worker_config(tmp_path, shared_data, steps=5, batch_size=2, checkpoint_every=1,
-                                          log_every=1, image_every=100)  # fmt: skip
+    config, run_dir = multi_worker_config(
+        tmp_path, shared_data, steps=5, batch_size=2, checkpoint_every=1, log_every=1, image_every=100
+    )
     ports = free_ports(2)
     logs = [tmp_path / f"worker{i}.log" for i in range(2)]
     chief, worker = (start_worker(config, ports, i, logs[i]) for i in range(2))
@@ -314,14 +337,18 @@ def test_auto_strategy_and_tf_config_errors(tmp_path, monkeypatch, shared_data):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["distribute.strategy=horovod"], "config: distribute.strategy must be one of auto, default, mirrored, "
-                                          "multi_worker, tpu, got 'horovod'"),
+        (
+            ["distribute.strategy=horovod"],
+            "config: distribute.strategy must be one of auto, default, mirrored, multi_worker, tpu, got 'horovod'",
+        ),
         (["distribute.tpu=local"], "config: distribute.tpu is only used with distribute.strategy: tpu (got 'auto')"),
         (["distribute.cpu_replicas=0"], "config: distribute.cpu_replicas must be > 0, got 0"),
-        (["distribute.cpu_replicas=2", "train.batch_size=3"],
-         "train.batch_size (3) is the global batch and must be a multiple of the 2 replicas in sync"),
+        (
+            ["distribute.cpu_replicas=2", "train.batch_size=3"],
+            "train.batch_size (3) is the global batch and must be a multiple of the 2 replicas in sync",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_distribute_settings_are_one_line_errors(overrides, message):
     sets = [arg for override in overrides for arg in ("--set", override)]
     result = run_script("train.py", "--config", str(REPO / "configs" / "demo.yaml"), *sets)

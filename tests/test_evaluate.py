@@ -19,8 +19,9 @@ EVAL_IMAGES = 2  # the first 2 contents and 2 styles: trained on, then evaluated
 def run_evaluate(*args: str) -> subprocess.CompletedProcess:
     """python -m adain.evaluate as a user runs it."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, "-m", "adain.evaluate", *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=600)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "adain.evaluate", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +32,16 @@ def runs(tmp_path_factory, shared_data):
         (folder / kind).mkdir()
         for path in sorted((shared_data / kind).iterdir())[:EVAL_IMAGES]:
             (folder / kind / path.name).write_bytes(path.read_bytes())
-    config_file = write_small_config(folder / "c.yaml", folder / "run", folder / "content", folder / "style",
-                                     steps=STEPS, learning_rate=1e-3, checkpoint_every=STEPS, eval_every=50)  # fmt: skip
+    config_file = write_small_config(
+        folder / "c.yaml",
+        folder / "run",
+        folder / "content",
+        folder / "style",
+        steps=STEPS,
+        learning_rate=1e-3,
+        checkpoint_every=STEPS,
+        eval_every=50,
+    )
     config = yaml.safe_load(config_file.read_text())
     config["data"].update(load_size=64, crop_size=64)
     config["eval"] = {"content": str(folder / "content"), "style": str(folder / "style"), "size": 64}
@@ -50,11 +59,25 @@ def runs(tmp_path_factory, shared_data):
 
 def test_training_scores_better_than_the_untrained_decoder(runs):
     report_dir = runs / "report"
-    result = run_evaluate("--checkpoint", str(runs / "untrained.keras"),
-                        "--checkpoint", str(runs / "run"), "--content", str(runs / "content"),
-                        "--style", str(runs / "style" / "*.jpg"), "--output", str(report_dir),
-                        "--size", "64", "--style-size", "64",
-                        "--gatys", "--gatys-iterations", "3")  # fmt: skip
+    result = run_evaluate(
+        "--checkpoint",
+        str(runs / "untrained.keras"),
+        "--checkpoint",
+        str(runs / "run"),
+        "--content",
+        str(runs / "content"),
+        "--style",
+        str(runs / "style" / "*.jpg"),
+        "--output",
+        str(report_dir),
+        "--size",
+        "64",
+        "--style-size",
+        "64",
+        "--gatys",
+        "--gatys-iterations",
+        "3",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads((report_dir / "report.json").read_text())
     untrained, trained = report["methods"]["untrained"], report["methods"]["run"]
@@ -90,16 +113,24 @@ def test_training_logs_held_out_evaluation(runs):
     ],
 )
 def test_bad_input_exits_2(shared_data, tmp_path, args, message):
-    result = run_evaluate("--content", str(shared_data / "content"),
-                        "--style", str(shared_data / "style"), "--output", str(tmp_path / "r"), *args)  # fmt: skip
+    result = run_evaluate(
+        "--content",
+        str(shared_data / "content"),
+        "--style",
+        str(shared_data / "style"),
+        "--output",
+        str(tmp_path / "r"),
+        *args,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert message in result.stderr.strip().splitlines()[-1]
 
 
 def test_other_layers_and_tv_train_stylize_and_evaluate_on_the_fixed_metric(shared_data, tmp_path):
     """A relu3_1 decoder with two style layers and TV: trains, stylizes, and scores on the same relu1..4_1 metric."""
-    config = write_small_config(tmp_path / "c.yaml", tmp_path / "run", shared_data / "content", shared_data / "style",
-                                steps=2, tv_weight=1e-3)  # fmt: skip
+    config = write_small_config(
+        tmp_path / "c.yaml", tmp_path / "run", shared_data / "content", shared_data / "style", steps=2, tv_weight=1e-3
+    )
     overrides = [
         "--set",
         "model.content_layer=block3_conv1",
@@ -110,9 +141,20 @@ def test_other_layers_and_tv_train_stylize_and_evaluate_on_the_fixed_metric(shar
     assert result.returncode == 0, result.stderr[-2000:]
     assert event_steps(tmp_path / "run" / "logs", "loss/tv") == [1, 2]
     report = tmp_path / "report"
-    result = run_evaluate("--checkpoint", str(tmp_path / "run"), "--content", str(shared_data / "content" / "cornell.jpg"),
-                          "--style", str(shared_data / "style" / "mondrian.jpg"), "--output", str(report),
-                          "--size", "37", "--style-size", "40")  # fmt: skip
+    result = run_evaluate(
+        "--checkpoint",
+        str(tmp_path / "run"),
+        "--content",
+        str(shared_data / "content" / "cornell.jpg"),
+        "--style",
+        str(shared_data / "style" / "mondrian.jpg"),
+        "--output",
+        str(report),
+        "--size",
+        "37",
+        "--style-size",
+        "40",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     pair = json.loads((report / "report.json").read_text())["methods"]["run"]["pairs"][0]
     assert list(pair["style_layers"]) == ["block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1"]

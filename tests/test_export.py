@@ -29,8 +29,9 @@ np.savez(sys.argv[5], **{k: np.asarray(v) for k, v in results.items()})
 
 def run_export(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([sys.executable, "-m", "adain.export", *args], cwd=REPO, env=env, capture_output=True,
-                          text=True, timeout=600)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "adain.export", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+    )
 
 
 def export(run, fmt, output, *extra):
@@ -58,17 +59,31 @@ def test_exports_reloaded_in_a_fresh_process_give_the_keras_pixels(tiny_run, sha
     alpha = 0.8
     np.savez(tmp_path / "inputs.npz", content=content, batch=batch, style=style, alpha=alpha)
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    subprocess.run([sys.executable, "-c", RELOAD, str(tmp_path / "inputs.npz"), str(exported["saved_model"]),
-                    str(exported["tflite"]), str(exported["tflite_float16"]), str(tmp_path / "out.npz")],
-                   check=True, env=env, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            RELOAD,
+            str(tmp_path / "inputs.npz"),
+            str(exported["saved_model"]),
+            str(exported["tflite"]),
+            str(exported["tflite_float16"]),
+            str(tmp_path / "out.npz"),
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
+    )
     served = np.load(tmp_path / "out.npz")
 
     expected = stylizer.stylize(content, style, alpha=alpha).astype(int)
     expected_batch = np.stack([stylizer.stylize(image, style, alpha=alpha) for image in batch]).astype(int)
     assert served["saved_model"].dtype == np.uint8 and served["saved_model"].shape == content.shape  # 61 x 87
     assert served["saved_model_batch"].shape == batch.shape
-    diffs = {name: int(np.abs(served[name].astype(int) - expected).max()) for name in
-             ("saved_model", "tflite", "tflite_float16")}  # fmt: skip
+    diffs = {
+        name: int(np.abs(served[name].astype(int) - expected).max())
+        for name in ("saved_model", "tflite", "tflite_float16")
+    }
     diffs["saved_model_batch"] = int(np.abs(served["saved_model_batch"].astype(int) - expected_batch).max())
     print(f"max |exported - keras| on 0..255: {diffs}")
     assert diffs["saved_model"] <= 1 and diffs["saved_model_batch"] <= 1, diffs

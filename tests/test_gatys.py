@@ -43,8 +43,14 @@ def test_adam_halves_the_loss_in_50_iterations_and_keeps_the_size(normalised_wei
 def test_lbfgs_and_noise_init_lower_the_loss(normalised_weights, shared_data):
     content = square(shared_data / "content" / "sailboat.jpg", 48)
     style = square(shared_data / "style" / "mondrian.jpg", 48)
-    settings = GatysSettings(iterations=10, optimizer="lbfgs", init="mix", tv_weight=1e-4,
-                             style_layers=("block1_conv1", "block2_conv1"), layer_weights=(3, 1))  # fmt: skip
+    settings = GatysSettings(
+        iterations=10,
+        optimizer="lbfgs",
+        init="mix",
+        tv_weight=1e-4,
+        style_layers=("block1_conv1", "block2_conv1"),
+        layer_weights=(3, 1),
+    )
     result = Gatys(normalised_weights, settings).stylize(content, style, progress=False)
     assert result.final["total"] < 0.5 * result.initial["total"]
     assert 0 < result.initial["content"] and "tv" in result.final
@@ -55,8 +61,14 @@ def test_the_adain_objective_can_be_optimised_per_image(normalised_weights, shar
     """mean/std statistics and the AdaIN target: the per-image optimum of the decoder's training loss."""
     content = square(shared_data / "content" / "modern.jpg", 48)
     style = square(shared_data / "style" / "trial.jpg", 48)
-    settings = GatysSettings(iterations=20, content_layer="block2_conv1", style_layers=("block1_conv1", "block2_conv1"),
-                             style_statistic="mean_std", content_target="adain", learning_rate=8.0)  # fmt: skip
+    settings = GatysSettings(
+        iterations=20,
+        content_layer="block2_conv1",
+        style_layers=("block1_conv1", "block2_conv1"),
+        style_statistic="mean_std",
+        content_target="adain",
+        learning_rate=8.0,
+    )
     result = Gatys(normalised_weights, settings).stylize(content, style, progress=False)
     assert result.initial["content"] > 0  # the target is AdaIN(content, style), not the content itself
     assert result.final["total"] < 0.5 * result.initial["total"]
@@ -65,9 +77,25 @@ def test_the_adain_objective_can_be_optimised_per_image(normalised_weights, shar
 def test_infer_method_gatys_writes_content_sized_images(shared_data, tmp_path):
     content = shared_data / "content" / "flowers.jpg"
     out = tmp_path / "out.png"
-    result = run_script("infer.py", "--method", "gatys", "--content", str(content),
-                        "--style", str(shared_data / "style" / "mondrian.jpg"), "--output", str(out),
-                        "--content-size", "48", "--style-size", "48", "--iterations", "4", "--save-every", "2")  # fmt: skip
+    result = run_script(
+        "infer.py",
+        "--method",
+        "gatys",
+        "--content",
+        str(content),
+        "--style",
+        str(shared_data / "style" / "mondrian.jpg"),
+        "--output",
+        str(out),
+        "--content-size",
+        "48",
+        "--style-size",
+        "48",
+        "--iterations",
+        "4",
+        "--save-every",
+        "2",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     expected = resize_smaller_side(load_image(content), 48).shape
     assert Image.open(out).size == (expected[1], expected[0])
@@ -84,16 +112,32 @@ def test_infer_method_gatys_writes_content_sized_images(shared_data, tmp_path):
     ],
 )
 def test_gatys_bad_input_exits_2(shared_data, tmp_path, args, message):
-    result = run_script("infer.py", "--method", "gatys", "--content", str(shared_data / "content" / "flowers.jpg"),
-                        "--style", str(shared_data / "style" / "mondrian.jpg"), "--output", str(tmp_path / "o.jpg"),
-                        *args)  # fmt: skip
+    result = run_script(
+        "infer.py",
+        "--method",
+        "gatys",
+        "--content",
+        str(shared_data / "content" / "flowers.jpg"),
+        "--style",
+        str(shared_data / "style" / "mondrian.jpg"),
+        "--output",
+        str(tmp_path / "o.jpg"),
+        *args,
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert message in result.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "o.jpg").exists()
 
 
 def test_adain_method_still_needs_a_checkpoint(shared_data, tmp_path):
-    result = run_script("infer.py", "--content", str(shared_data / "content" / "flowers.jpg"),
-                        "--style", str(shared_data / "style" / "mondrian.jpg"), "--output", str(tmp_path / "o.jpg"))  # fmt: skip
+    result = run_script(
+        "infer.py",
+        "--content",
+        str(shared_data / "content" / "flowers.jpg"),
+        "--style",
+        str(shared_data / "style" / "mondrian.jpg"),
+        "--output",
+        str(tmp_path / "o.jpg"),
+    )
     assert result.returncode == 2
     assert "--checkpoint is required" in result.stderr.strip().splitlines()[-1]

@@ -15,23 +15,59 @@ def infer(run, *args):
 def test_infer_writes_image_of_content_size(tiny_run, shared_data, tmp_path):
     content = shared_data / "content" / "cornell.jpg"  # 729 x 512
     out = tmp_path / "out.png"
-    infer(tiny_run, "--content", content, "--style", shared_data / "style" / "mondrian.jpg", "--output", out,
-          "--content-size", "101", "--style-size", "128", "--alpha", "0.7")  # fmt: skip
+    infer(
+        tiny_run,
+        "--content",
+        content,
+        "--style",
+        shared_data / "style" / "mondrian.jpg",
+        "--output",
+        out,
+        "--content-size",
+        "101",
+        "--style-size",
+        "128",
+        "--alpha",
+        "0.7",
+    )
     assert Image.open(out).size == (144, 101)  # smaller side 101, neither side a multiple of 8
 
 
 def test_directory_by_directory_with_an_alpha_sweep_and_grid(tiny_run, shared_data, tmp_path):
     contents, styles = tmp_path / "contents", tmp_path / "styles"
-    for folder, names, source in ((contents, ("cornell.jpg", "sailboat.jpg"), "content"),
-                                  (styles, ("mondrian.jpg", "sketch.png"), "style")):  # fmt: skip
+    for folder, names, source in (
+        (contents, ("cornell.jpg", "sailboat.jpg"), "content"),
+        (styles, ("mondrian.jpg", "sketch.png"), "style"),
+    ):
         folder.mkdir()
         for name in names:
             (folder / name).write_bytes((shared_data / source / name).read_bytes())
-    infer(tiny_run, "--content", contents, "--style", styles, "--output", tmp_path / "out", "--alpha", "0,0.5,1",
-          "--content-size", "48", "--style-size", "48", "--ext", "png", "--grid", tmp_path / "grid.jpg")  # fmt: skip
+    infer(
+        tiny_run,
+        "--content",
+        contents,
+        "--style",
+        styles,
+        "--output",
+        tmp_path / "out",
+        "--alpha",
+        "0,0.5,1",
+        "--content-size",
+        "48",
+        "--style-size",
+        "48",
+        "--ext",
+        "png",
+        "--grid",
+        tmp_path / "grid.jpg",
+    )
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert written == sorted(f"{c}_stylized_{s}_alpha{a}.png" for c in ("cornell", "sailboat")
-                             for s in ("mondrian", "sketch") for a in ("0", "0.5", "1"))  # fmt: skip
+    assert written == sorted(
+        f"{c}_stylized_{s}_alpha{a}.png"
+        for c in ("cornell", "sailboat")
+        for s in ("mondrian", "sketch")
+        for a in ("0", "0.5", "1")
+    )
     sizes = {Image.open(tmp_path / "out" / name).size for name in written}
     assert sizes == {(68, 48), (48, 48)}  # cornell 729x512 and sailboat 512x512, smaller side 48
     assert Image.open(tmp_path / "grid.jpg").size[0] > 6 * 48
@@ -41,8 +77,17 @@ def test_blend_mask_preserve_color_and_crop(tiny_run, shared_data, tmp_path):
     content = shared_data / "content" / "cornell.jpg"  # 729 x 512
     styles = [shared_data / "style" / "en_campo_gris.jpg", shared_data / "style" / "impronte_d_artista.jpg"]
     common = ["--content", content, "--content-size", "45", "--style-size", "48"]
-    infer(tiny_run, *common, "--style", *styles, "--mask", shared_data / "mask" / "mask.png", "--preserve-color",
-          "--output", tmp_path / "masked.png")  # fmt: skip
+    infer(
+        tiny_run,
+        *common,
+        "--style",
+        *styles,
+        "--mask",
+        shared_data / "mask" / "mask.png",
+        "--preserve-color",
+        "--output",
+        tmp_path / "masked.png",
+    )
     infer(tiny_run, *common, "--style", *styles, "--style-weights", "1,3", "--crop", "--output", tmp_path / "out")
     masked = np.asarray(Image.open(tmp_path / "masked.png"))
     assert masked.shape == (45, 64, 3)  # the 600x800 mask is resized to the content
@@ -56,9 +101,26 @@ def make_clip(source, target, frames: int, width: int, height: int) -> None:
 
     import imageio_ffmpeg
 
-    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i", str(source), "-frames:v", str(frames),
-                    "-vf", f"scale={width}:{height}", "-an", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(target)],
-                   check=True)  # fmt: skip
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-loglevel",
+            "error",
+            "-i",
+            str(source),
+            "-frames:v",
+            str(frames),
+            "-vf",
+            f"scale={width}:{height}",
+            "-an",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            str(target),
+        ],
+        check=True,
+    )
 
 
 def test_video_keeps_frame_count_size_and_rate(tiny_run, shared_data, tmp_path):
@@ -69,8 +131,19 @@ def test_video_keeps_frame_count_size_and_rate(tiny_run, shared_data, tmp_path):
     source = probe(clip)
     assert (source.frames, source.width, source.height) == (14, 96, 54)
     out = tmp_path / "styled" / "clip_art.mp4"
-    infer(tiny_run, "--content", clip, "--style", shared_data / "style" / "mondrian.jpg", "--output", out,
-          "--style-size", "64", "--batch-size", "4")  # fmt: skip
+    infer(
+        tiny_run,
+        "--content",
+        clip,
+        "--style",
+        shared_data / "style" / "mondrian.jpg",
+        "--output",
+        out,
+        "--style-size",
+        "64",
+        "--batch-size",
+        "4",
+    )
     result = probe(out)
     assert (result.frames, result.width, result.height, result.fps) == (14, 96, 54, source.fps)
     assert sorted(p.name for p in out.parent.iterdir()) == ["clip_art.mp4"]  # no temp file left
@@ -112,8 +185,12 @@ def test_bad_input_exits_2_with_one_line(tiny_run, shared_data, tmp_path, args, 
     (tmp_path / "file").write_text("a file, not a directory")
     fill = {"{mask}": str(shared_data / "mask" / "mask.png"), "{file}": str(tmp_path / "file"), "{tmp}": str(tmp_path)}
     args = [next((a.replace(k, v) for k, v in fill.items() if k in a), a) for a in args]
-    base = {"--checkpoint": str(tiny_run), "--content": str(shared_data / "content" / "cornell.jpg"),
-            "--style": str(shared_data / "style" / "mondrian.jpg"), "--output": str(tmp_path / "o.jpg")}  # fmt: skip
+    base = {
+        "--checkpoint": str(tiny_run),
+        "--content": str(shared_data / "content" / "cornell.jpg"),
+        "--style": str(shared_data / "style" / "mondrian.jpg"),
+        "--output": str(tmp_path / "o.jpg"),
+    }
     base.update(dict(zip(args[::2], args[1::2], strict=True)))
     before = set(tmp_path.rglob("*"))
     result = run_script("infer.py", *[x for kv in base.items() for x in kv])
@@ -127,8 +204,17 @@ def test_bad_input_exits_2_with_one_line(tiny_run, shared_data, tmp_path, args, 
 def test_unreadable_image_exits_2(tiny_run, shared_data, tmp_path):
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8 not really a jpeg")
-    result = run_script("infer.py", "--checkpoint", str(tiny_run), "--content", str(broken),
-                        "--style", str(shared_data / "style" / "mondrian.jpg"), "--output", str(tmp_path / "o.jpg"))  # fmt: skip
+    result = run_script(
+        "infer.py",
+        "--checkpoint",
+        str(tiny_run),
+        "--content",
+        str(broken),
+        "--style",
+        str(shared_data / "style" / "mondrian.jpg"),
+        "--output",
+        str(tmp_path / "o.jpg"),
+    )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "cannot read image" in result.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "o.jpg").exists()

@@ -79,11 +79,23 @@ def test_alpha_sweep_moves_monotonically_from_reconstruction_to_full_style(styli
 
 def test_style_weights_one_zero_equal_the_single_style(stylizer, images):
     single = stylizer.stylize(images["content"], images["dark"], alpha=0.8, content_size=SIZE, style_size=SIZE)
-    blended = stylizer.stylize(images["content"], [images["dark"], images["bright"]], alpha=0.8,
-                               style_weights=[1, 0], content_size=SIZE, style_size=SIZE)  # fmt: skip
+    blended = stylizer.stylize(
+        images["content"],
+        [images["dark"], images["bright"]],
+        alpha=0.8,
+        style_weights=[1, 0],
+        content_size=SIZE,
+        style_size=SIZE,
+    )
     np.testing.assert_array_equal(blended, single)
-    other = stylizer.stylize(images["content"], [images["dark"], images["bright"]], alpha=0.8,
-                             style_weights=[1, 1], content_size=SIZE, style_size=SIZE)  # fmt: skip
+    other = stylizer.stylize(
+        images["content"],
+        [images["dark"], images["bright"]],
+        alpha=0.8,
+        style_weights=[1, 1],
+        content_size=SIZE,
+        style_size=SIZE,
+    )
     assert np.abs(other.astype(int) - single).mean() > 1.0
 
 
@@ -179,8 +191,10 @@ def test_preserve_color_keeps_the_contents_colors(stylizer, images):
     np.testing.assert_array_equal(kept, stylizer.stylize(images["blue"], recolored, **kwargs))
     plain = stylizer.stylize(images["blue"], images["orange"], **kwargs)
     content_mean = stylizer.prepare(images["blue"], SIZE).numpy().reshape(-1, 3).mean(axis=0)
-    distance = {name: np.abs(out.reshape(-1, 3).mean(axis=0) - content_mean).sum() for name, out in
-                (("kept", kept), ("plain", plain))}  # fmt: skip
+    distance = {
+        name: np.abs(out.reshape(-1, 3).mean(axis=0) - content_mean).sum()
+        for name, out in (("kept", kept), ("plain", plain))
+    }
     assert distance["kept"] < distance["plain"], distance
 
 
@@ -202,8 +216,12 @@ def test_sizes_crop_and_batches(stylizer, images, shared_data):
     assert cropped.shape == (37, 37, 3)
     kept = stylizer.stylize(np.zeros((29, 43, 3), np.uint8) + 128, images["mondrian"], style_size=40)
     assert kept.shape == (29, 43, 3)
-    contents = np.stack([stylizer.prepare(shared_data / "content" / n, 40, crop=True).numpy()
-                         for n in ("cornell.jpg", "sailboat.jpg", "modern.jpg")])  # fmt: skip
+    contents = np.stack(
+        [
+            stylizer.prepare(shared_data / "content" / n, 40, crop=True).numpy()
+            for n in ("cornell.jpg", "sailboat.jpg", "modern.jpg")
+        ]
+    )
     styles = stylizer.style_statistics([images["dark"]], 40)
     batch = stylizer.stylize_batch(contents, styles, [0.5])[0]
     for image, output in zip(contents, batch, strict=True):

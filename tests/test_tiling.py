@@ -39,8 +39,9 @@ def test_windows_cover_align_and_blend_to_one(length, tile, overlap):
     np.testing.assert_allclose(total, 1.0, atol=1e-6)
 
 
-@pytest.mark.parametrize("tile, overlap, message", [(100, 16, "multiple of 8"), (128, 128, "at least 256"),
-                                                     (256, 12, "overlap must be")])  # fmt: skip
+@pytest.mark.parametrize(
+    "tile, overlap, message", [(100, 16, "multiple of 8"), (128, 128, "at least 256"), (256, 12, "overlap must be")]
+)
 def test_bad_tiling_is_a_user_error(tile, overlap, message):
     with pytest.raises(UserError, match=message):
         check_tiling(tile, overlap)
@@ -73,11 +74,18 @@ def test_tiled_output_matches_untiled_and_naive_tiling_does_not(setup):
     assert np.abs(tiled.astype(float) - untiled).mean() <= 2.0  # <= 2/255 of the range
     # What tiling without global statistics, overlap and blending gives: four separate stylizations.
     half_h, half_w = (content.shape[0] // 16) * 8, (content.shape[1] // 16) * 8
-    naive = np.concatenate([
-        np.concatenate([stylizer.stylize_features(content[None, rows, cols], style, alpha=0.8)[0]
-                        for cols in (slice(0, half_w), slice(half_w, None))], axis=1)
-        for rows in (slice(0, half_h), slice(half_h, None))
-    ])  # fmt: skip
+    naive = np.concatenate(
+        [
+            np.concatenate(
+                [
+                    stylizer.stylize_features(content[None, rows, cols], style, alpha=0.8)[0]
+                    for cols in (slice(0, half_w), slice(half_w, None))
+                ],
+                axis=1,
+            )
+            for rows in (slice(0, half_h), slice(half_h, None))
+        ]
+    )
     assert np.abs(naive.astype(float) - untiled).mean() > 3 * max(np.abs(tiled.astype(float) - untiled).mean(), 1.0)
 
 
@@ -95,15 +103,37 @@ def test_infer_tile_flag_gives_the_untiled_image(setup, shared_data, tmp_path):
     small = np.asarray(content)[:264, :312].round().astype(np.uint8)  # 2 x 2 tiles of 256
     Image.fromarray(small).save(tmp_path / "content.png")
     style_path = shared_data / "style" / "mondrian.jpg"
-    result = run_script("infer.py", "--checkpoint", str(tmp_path / "decoder.keras"),
-                        "--content", str(tmp_path / "content.png"), "--style", str(style_path),
-                        "--style-size", "256", "--output", str(tmp_path / "out.png"), "--tile", "256")  # fmt: skip
+    result = run_script(
+        "infer.py",
+        "--checkpoint",
+        str(tmp_path / "decoder.keras"),
+        "--content",
+        str(tmp_path / "content.png"),
+        "--style",
+        str(style_path),
+        "--style-size",
+        "256",
+        "--output",
+        str(tmp_path / "out.png"),
+        "--tile",
+        "256",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     expected = stylizer.stylize(tmp_path / "content.png", style_path, style_size=256)
     tiled = np.asarray(Image.open(tmp_path / "out.png"))
     assert tiled.shape == expected.shape
     assert np.abs(tiled.astype(float) - expected).mean() <= 2.0
-    bad = run_script("infer.py", "--checkpoint", str(tmp_path / "decoder.keras"), "--content",
-                     str(tmp_path / "content.png"), "--style", str(style_path), "--output",
-                     str(tmp_path / "bad.png"), "--tile", "100")  # fmt: skip
+    bad = run_script(
+        "infer.py",
+        "--checkpoint",
+        str(tmp_path / "decoder.keras"),
+        "--content",
+        str(tmp_path / "content.png"),
+        "--style",
+        str(style_path),
+        "--output",
+        str(tmp_path / "bad.png"),
+        "--tile",
+        "100",
+    )
     assert bad.returncode == 2 and bad.stderr.strip().splitlines()[-1].startswith("error: tile size")

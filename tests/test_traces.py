@@ -55,11 +55,19 @@ def graph_ops(concrete) -> list[str]:
 
 
 def small_config(shared_data, *overrides):
-    return load_config(REPO / "configs" / "demo.yaml", [
-        f"data.content.path={shared_data / 'content'}", "data.content.demo=null",
-        f"data.style.path={shared_data / 'style'}", "data.style.demo=null",
-        "data.load_size=48", "data.crop_size=32", "train.batch_size=2", *overrides,
-    ])  # fmt: skip
+    return load_config(
+        REPO / "configs" / "demo.yaml",
+        [
+            f"data.content.path={shared_data / 'content'}",
+            "data.content.demo=null",
+            f"data.style.path={shared_data / 'style'}",
+            "data.style.demo=null",
+            "data.load_size=48",
+            "data.crop_size=32",
+            "train.batch_size=2",
+            *overrides,
+        ],
+    )
 
 
 def test_training_step_traces_once_stays_on_device_and_encodes_three_times(shared_data):

@@ -37,8 +37,9 @@ def test_train_writes_checkpoints_and_scalars_then_resumes(tmp_path, shared_data
 
 def test_sigkill_mid_training_resumes_cleanly(tmp_path, shared_data):
     run_dir = tmp_path / "run"
-    config = write_small_config(tmp_path / "c.yaml", run_dir, shared_data / "content", shared_data / "style",
-                                steps=400, checkpoint_every=1)  # fmt: skip
+    config = write_small_config(
+        tmp_path / "c.yaml", run_dir, shared_data / "content", shared_data / "style", steps=400, checkpoint_every=1
+    )
     env_cmd = [sys.executable, str(REPO / "train.py"), "--config", str(config)]
     import os
 

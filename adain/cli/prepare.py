@@ -1,4 +1,4 @@
-"""Prepare a TFDS dataset once, so training reads TFRecords: python -m adain.datasets.prepare wikiart --manual-dir DIR
+"""adain prepare: prepare a TFDS dataset once, so training reads TFRecords (adain prepare wikiart --manual-dir DIR).
 
 The same as `tfds build NAME`, which in tensorflow-datasets 4.9.x needs apache-beam just to start;
 this needs nothing beyond what training needs, and knows adain's `wikiart` builder.
@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from adain.cli.common import ArgumentParser, quiet_tensorflow, run_main
+from adain.cli.common import ArgumentParser, import_quietly
 
 EXAMPLES = """examples:
-  python -m adain.datasets.prepare wikiart --manual-dir ~/Downloads/painter-by-numbers
-  python -m adain.datasets.prepare coco/2017 --data-dir /data/tfds          # downloads ~20 GB
+  adain prepare wikiart --manual-dir ~/Downloads/painter-by-numbers
+  adain prepare coco/2017 --data-dir /data/tfds          # downloads ~20 GB
 then train with  data.style: {source: tfds, name: wikiart}  (plus data_dir: if you gave --data-dir)"""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = ArgumentParser(
-        prog="python -m adain.datasets.prepare",
+        prog="adain prepare",
         description="Download (or read from --manual-dir) and prepare a TFDS dataset for training.",
         epilog=EXAMPLES,
     )
@@ -33,14 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from adain.data.tfds import prepare
-
-    builder = prepare(args.name, data_dir=args.data_dir, manual_dir=args.manual_dir)
+    builder = import_quietly("adain.data.tfds").prepare(args.name, data_dir=args.data_dir, manual_dir=args.manual_dir)
     splits = ", ".join(f"{name}: {info.num_examples} examples" for name, info in builder.info.splits.items())
     print(f"prepared {args.name} in {builder.data_dir} ({splits})")
     return 0
-
-
-if __name__ == "__main__":
-    quiet_tensorflow()
-    run_main(main)

@@ -6,7 +6,7 @@ is checked before TensorFlow is imported, so a typo costs a one-line error, not 
 
 from __future__ import annotations
 
-import glob
+import argparse
 import os
 import sys
 from collections import defaultdict
@@ -14,15 +14,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from adain.cli.common import ArgumentParser
+from adain.cli.common import ArgumentParser, import_quietly
+from adain.config import NORMALIZATIONS
 from adain.errors import UserError
-from adain.media.images import IMAGE_EXTENSIONS, contact_sheet, list_images, load_image, save_image
-from adain.media.masks import check_mask_count
-from adain.inference.options import check_size, normalize_weights
-from adain.media.video import VIDEO_EXTENSIONS, is_video
+from adain.inference.options import check_size, normalize_style_weights
+from adain.media.images import IMAGE_EXTENSIONS, contact_sheet, expand_inputs, load_image, save_image
+from adain.media.masks import check_mask_count, mask_regions
+from adain.media.video import VIDEO_EXTENSIONS, is_video, transform_video
+from adain.quality.gatys_settings import CONTENT_TARGETS, INITS, OPTIMIZERS, STYLE_STATISTICS, GatysSettings
 
 DESCRIPTION = """Stylize images and videos with a trained AdaIN decoder (arbitrary style, one forward pass).
 
@@ -58,10 +61,14 @@ EXAMPLES = """examples:
   python infer.py --method gatys --content photo.jpg --style art.jpg --output out.jpg --content-size 256"""
 
 
-def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="infer.py", description=DESCRIPTION, epilog=EXAMPLES)
-    parser.add_argument("--method", choices=("adain", "gatys"), default="adain",
-                        help="adain: a trained decoder (fast); gatys: optimise the pixels (slow, no training)")  # fmt: skip
+def build_parser(prog: str = "adain stylize") -> ArgumentParser:
+    parser = ArgumentParser(prog=prog, description=DESCRIPTION, epilog=EXAMPLES)
+    parser.add_argument(
+        "--method",
+        choices=("adain", "gatys"),
+        default="adain",
+        help="adain: a trained decoder (fast); gatys: optimise the pixels (slow, no training)",
+    )
     parser.add_argument(
         "--checkpoint", metavar="RUN_DIR", help="run directory from train.py (or a decoder .keras file); adain only"
     )
@@ -101,35 +108,18 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--grid", metavar="PATH", help="also write a contact sheet of all outputs to this image file")
     parser.add_argument("--vgg-weights", metavar="PATH", help="VGG-19 weights file (default: as the run was trained)")
     parser.add_argument(
-        "--tile", type=int, default=0, metavar="SIZE",
+        "--tile",
+        type=int,
+        default=0,
+        metavar="SIZE",
         help="stylize images with a side above SIZE in overlapping tiles (multiple of 8, >= 256): memory bounded "
         "by the tile, not the image; AdaIN statistics still from the whole image",
-    )  # fmt: skip
-    from adain.quality.gatys import add_arguments
-
-    add_arguments(parser)
+    )
+    add_gatys_arguments(parser)
     return parser
 
 
 # -- input expansion and checks (no TensorFlow) ------------------------------------------------------------------------
-
-
-def expand_inputs(specs: Sequence[str], what: str, videos: bool = False) -> list[Path]:
-    """Files, directories (searched recursively for images) or globs -> paths, in order, without repeats."""
-    extensions = IMAGE_EXTENSIONS + (VIDEO_EXTENSIONS if videos else ())
-    found: list[Path] = []
-    for spec in specs:
-        path = Path(spec)
-        if path.is_dir():
-            matches = list_images(path)
-        elif path.is_file():
-            matches = [path]
-        else:
-            matches = sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).suffix.lower() in extensions)
-        if not matches:
-            raise UserError(f"{what} not found: {spec}")
-        found += [m for m in matches if m not in found]
-    return found
 
 
 def check_image(path: Path) -> None:
@@ -214,7 +204,7 @@ def make_plan(args) -> Plan:
     styles = expand_inputs(args.style, "style")
     weights = masks = None
     if args.style_weights is not None:
-        weights = normalize_weights(parse_numbers(args.style_weights, "--style-weights"), len(styles))
+        weights = normalize_style_weights(parse_numbers(args.style_weights, "--style-weights"), len(styles))
     if args.mask:
         if weights is not None:
             raise UserError("--mask and --style-weights cannot be combined")
@@ -261,23 +251,17 @@ def make_plan(args) -> Plan:
 # -- running it --------------------------------------------------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: Sequence[str] | None = None, prog: str = "adain stylize") -> int:
+    args = build_parser(prog).parse_args(argv)
     if args.method == "gatys":
-        from adain.quality.gatys import run_cli
-
-        return run_cli(args)
+        return run_gatys(args)
     if not args.checkpoint:
         raise UserError("--checkpoint is required for --method adain (or use --method gatys)")
     plan = make_plan(args)
-
-    from adain.inference.stylizer import Stylizer
-
+    inference = import_quietly("adain.inference.stylizer")
     if args.tile:
-        from adain.inference.tiling import check_tiling
-
-        check_tiling(args.tile)
-    stylizer = Stylizer.from_checkpoint(args.checkpoint, args.vgg_weights)
+        import_quietly("adain.inference.tiling").check_tiling(args.tile)
+    stylizer = inference.Stylizer.from_checkpoint(args.checkpoint, args.vgg_weights)
     images = [i for i, c in enumerate(plan.contents) if not is_video(c)]
     videos = [i for i, c in enumerate(plan.contents) if is_video(c)]
     stylize = stylize_tiled if args.tile else stylize_images
@@ -299,22 +283,18 @@ class StyleCache:
     def get(self, group: tuple[int, ...], contents):
         styles = [self.plan.styles[i] for i in group]
         if self.args.preserve_color:
-            return self.stylizer.style_statistics(styles, self.args.style_size, self.args.crop, recolor_to=contents)
+            return self.stylizer.encode_styles(styles, self.args.style_size, self.args.crop, recolor_to=contents)
         if group not in self.cache:
-            self.cache[group] = self.stylizer.style_statistics(styles, self.args.style_size, self.args.crop)
+            self.cache[group] = self.stylizer.encode_styles(styles, self.args.style_size, self.args.crop)
         return self.cache[group]
 
 
 def regions_for(plan: Plan, height: int, width: int):
-    from adain.media.masks import mask_regions
-
     return None if plan.masks is None else mask_regions(plan.masks, height, width)
 
 
 def stylize_images(stylizer, plan: Plan, indices: list[int], args) -> dict:
     """Contents grouped by size and batched; each batch is encoded once for every style group and alpha."""
-    import numpy as np
-
     by_size = defaultdict(list)
     for index in indices:
         by_size[oriented_size(plan.contents[index])].append(index)
@@ -370,9 +350,7 @@ def stylize_tiled(stylizer, plan: Plan, indices: list[int], args) -> dict:
 
 def stylize_video(stylizer, plan: Plan, index: int, args) -> None:
     """One pass over the frames; every style group and alpha goes to its own output video."""
-    from adain.preprocess import resize_smaller_side
-    from adain.media.video import transform_video
-
+    resize_smaller_side = import_quietly("adain.preprocess").resize_smaller_side
     keys = [(index, g, a) for g in range(len(plan.groups)) for a in range(len(plan.alphas))]
     styles = StyleCache(stylizer, plan, args)
     regions = {}
@@ -387,14 +365,15 @@ def stylize_video(stylizer, plan: Plan, index: int, args) -> None:
             regions[size] = regions_for(plan, *size)
         results = {}
         for g, group in enumerate(plan.groups):
-            outputs = stylizer.stylize_batch(contents, styles.get(group, contents), plan.alphas, plan.weights,
-                                             regions[size])  # fmt: skip
+            stats = styles.get(group, contents)
+            outputs = stylizer.stylize_batch(contents, stats, plan.alphas, plan.weights, regions[size])
             for a, images in enumerate(outputs):
                 results[(index, g, a)] = images
         return [results[key] for key in keys]
 
-    written = transform_video(plan.contents[index], [plan.outputs[key] for key in keys], transform,
-                              batch_size=args.batch_size, description=plan.contents[index].name)  # fmt: skip
+    source = plan.contents[index]
+    outputs = [plan.outputs[key] for key in keys]
+    written = transform_video(source, outputs, transform, batch_size=args.batch_size, description=source.name)
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
 
@@ -414,3 +393,108 @@ def write_grid(plan: Plan, results: dict, args) -> None:
     sheet = contact_sheet([load_image(c) for c in plan.contents], headers, rows)
     save_image(sheet, args.grid)
     print(f"wrote {args.grid}", file=sys.stderr)
+
+
+# -- --method gatys ------------------------------------------------------------------------------------------------
+
+
+def add_gatys_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `infer.py --method gatys`."""
+    defaults = GatysSettings()
+    group = parser.add_argument_group("--method gatys (pixels optimised per image; no checkpoint needed)")
+    group.add_argument("--iterations", type=int, default=defaults.iterations, help="optimisation steps")
+    group.add_argument("--content-weight", type=float, default=defaults.content_weight, help="alpha")
+    group.add_argument("--style-weight", type=float, default=defaults.style_weight, help="beta")
+    group.add_argument("--content-layer", default=defaults.content_layer, help="VGG-19 layer of the content loss")
+    group.add_argument(
+        "--style-layers",
+        default=",".join(defaults.style_layers),
+        help="comma-separated VGG-19 layers of the Gram style loss",
+    )
+    group.add_argument("--layer-weights", help="comma-separated weight per style layer (default: equal)")
+    group.add_argument("--tv-weight", type=float, default=defaults.tv_weight, help="total-variation weight")
+    group.add_argument("--optimizer", choices=OPTIMIZERS, default=defaults.optimizer)
+    group.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="Adam step (pixels)")
+    group.add_argument("--init", choices=INITS, default=defaults.init, help="initial image")
+    group.add_argument("--noise-ratio", type=float, default=defaults.noise_ratio, help="noise share for --init mix")
+    group.add_argument("--vgg-normalization", choices=NORMALIZATIONS, default=defaults.normalization)
+    group.add_argument("--save-every", type=int, default=0, help="also write the image every N iterations")
+    group.add_argument("--seed", type=int, default=defaults.seed, help="noise seed")
+    group.add_argument(
+        "--style-statistic",
+        choices=STYLE_STATISTICS,
+        default=defaults.style_statistic,
+        help="gram (Gatys et al.) or mean_std (AdaIN's style loss)",
+    )
+    group.add_argument(
+        "--content-target",
+        choices=CONTENT_TARGETS,
+        default=defaults.content_target,
+        help="content: the content's features; adain: AdaIN(content, style) features",
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> GatysSettings:
+    return GatysSettings(
+        iterations=args.iterations,
+        content_weight=args.content_weight,
+        style_weight=args.style_weight,
+        content_layer=args.content_layer,
+        style_layers=[x.strip() for x in args.style_layers.split(",") if x.strip()],
+        layer_weights=parse_numbers(args.layer_weights, "--layer-weights") if args.layer_weights else None,
+        tv_weight=args.tv_weight,
+        optimizer=args.optimizer,
+        learning_rate=args.learning_rate,
+        init=args.init,
+        noise_ratio=args.noise_ratio,
+        normalization=args.vgg_normalization,
+        seed=args.seed,
+        save_every=args.save_every,
+        style_statistic=args.style_statistic,
+        content_target=args.content_target,
+    ).validate()
+
+
+def run_gatys(args: argparse.Namespace) -> int:
+    """infer.py --method gatys: every content x style pair, written like the AdaIN path writes them."""
+    settings = settings_from_args(args)  # bad values fail before TensorFlow is imported
+    try:
+        alpha = float(args.alpha)
+    except ValueError:
+        alpha = None
+    if alpha != 1.0:
+        raise UserError("--alpha applies to --method adain; for gatys trade content and style with --style-weight")
+
+    contents = expand_inputs(args.content, "content")
+    styles = expand_inputs(args.style, "style")
+    if args.content_size < 0 or args.style_size < 0:
+        raise UserError("--content-size and --style-size must be >= 0")
+    output = Path(args.output)
+    single = len(contents) == 1 and len(styles) == 1 and output.suffix.lower() in IMAGE_EXTENSIONS
+    ext = args.ext.lstrip(".").lower()
+    if f".{ext}" not in IMAGE_EXTENSIONS:
+        raise UserError(f"--ext: unknown image extension '{ext}'")
+    resize_smaller_side = import_quietly("adain.preprocess").resize_smaller_side
+    gatys = import_quietly("adain.quality.gatys").Gatys.from_settings(settings, args.vgg_weights, verbose=True)
+    grid_rows = []
+    for content_path in contents:
+        content = np.asarray(resize_smaller_side(load_image(content_path), args.content_size))
+        row = []
+        for style_path in styles:
+            style = np.asarray(resize_smaller_side(load_image(style_path), args.style_size))
+            target = output if single else output / f"{content_path.stem}_stylized_{style_path.stem}.{ext}"
+
+            def save_intermediate(step: int, image: np.ndarray, target: Path = target) -> None:
+                save_image(image, target.with_name(f"{target.stem}_iter{step:05d}{target.suffix}"))
+
+            result = gatys.stylize(content, style, on_save=save_intermediate)
+            save_image(result.image, target)
+            losses = f"loss {result.initial['total']:.4g} -> {result.final['total']:.4g}"
+            print(f"wrote {target} ({losses}, {result.seconds:.1f} s)", file=sys.stderr)
+            row.append(result.image)
+        grid_rows.append(row)
+    if args.grid:
+        sheet = contact_sheet([load_image(c) for c in contents], [load_image(s) for s in styles], grid_rows)
+        save_image(sheet, args.grid)
+        print(f"wrote {args.grid}", file=sys.stderr)
+    return 0

@@ -21,39 +21,23 @@ import tensorflow as tf
 
 from adain.config import Config, SourceConfig
 from adain.data.decoding import SkippedFiles, UnreadableImage, decode_image
-from adain.media.folder import iter_image_files, list_image_files
-from adain.training.distribute import per_replica_batch, shard_files
+from adain.data.sharding import per_replica_batch, shard_files
+from adain.data.tfds import SHUFFLE_BUFFER, TfdsImages
 from adain.errors import UserError
+from adain.media.demo import DEMO_IMAGES, demo_image
+from adain.media.folder import iter_image_files, list_image_files
 from adain.media.images import save_image
 from adain.preprocess import center_crop, random_crop, resize_smaller_side, resize_smaller_side_and_random_crop
 
 AUTOTUNE = tf.data.AUTOTUNE
 NO_IMAGE = np.zeros((0, 0, 3), np.uint8)  # what the decoder hands tf.data for a skipped file
 
-# scikit-image ships these real images in its wheel: a demo needs no download.
-DEMO_IMAGES = {
-    "photos": ("astronaut", "chelsea", "coffee", "rocket", "stereo_motorcycle"),
-    "textures": ("hubble_deep_field", "immunohistochemistry", "retina", "colorwheel", "brick", "grass", "gravel"),
-}
-
 
 def fill_demo_folder(path: Path, which: str) -> None:
     """Write scikit-image's bundled images into `path` (for the demo config)."""
-    try:
-        import skimage.data
-    except ImportError:
-        raise UserError("the demo images come from scikit-image: pip install scikit-image") from None
     path.mkdir(parents=True, exist_ok=True)
     for name in DEMO_IMAGES[which]:
-        image = getattr(skimage.data, name)()
-        if isinstance(image, tuple):  # stereo pairs
-            image = image[0]
-        image = np.asarray(image)
-        if image.ndim == 2:
-            image = np.stack([image] * 3, axis=-1)
-        if image.dtype != np.uint8:
-            image = (image / image.max() * 255).astype(np.uint8)
-        save_image(image[..., :3], path / f"{name}.png")
+        save_image(demo_image(name), path / f"{name}.png")
 
 
 def _demo_ready(source: SourceConfig) -> Path:
@@ -114,8 +98,6 @@ class TfdsSourceImages:
     payload_is_path = False
 
     def __init__(self, source: SourceConfig, where: str) -> None:
-        from adain.data.tfds import SHUFFLE_BUFFER, TfdsImages
-
         self.tfds = TfdsImages(source, where)
         self.records = self.tfds.records
         self.shuffle_buffer = SHUFFLE_BUFFER
@@ -151,7 +133,7 @@ def readable_images(
                 skipped.add(name, str(exc))
 
 
-def decoder(images: ImageSource, min_side: int, skipped: SkippedFiles) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
+def decode_fn(images: ImageSource, min_side: int, skipped: SkippedFiles) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
     """(payload, name) tensors -> uint8 [H, W, 3] tensor; an unreadable file gives a 0x0 image to filter out."""
 
     def decode(payload: bytes, name: bytes) -> np.ndarray:
@@ -191,7 +173,7 @@ def random_crops(
     computed); with cache the decoded, resized images are kept in memory as uint8 and cropped from there.
     `shard` (count, index): keep every count-th record, before decoding (multi-worker sharding by data).
     """
-    decode = decoder(images, load_size, skipped)
+    decode = decode_fn(images, load_size, skipped)
     base_seed = tf.constant(seed, tf.int64)
     if cache:
         records = images.records(seed, shuffle=False)
@@ -238,7 +220,7 @@ def training_dataset(
 
     Unreadable files are recorded in `skipped` (a fresh, logging SkippedFiles when not given). Under
     tf.distribute, `input_context` says which input pipeline this is: it reads its shard and batches per
-    replica (see adain.training.distribute).
+    replica (see adain.data.sharding).
     """
     data = config.data
     seed = config.seed if seed is None else seed

@@ -15,13 +15,14 @@ from adain.config import SourceConfig
 from adain.errors import UserError
 
 SHUFFLE_BUFFER = 1024  # encoded records (~160 KB each for COCO), mixed on top of the per-epoch shard shuffle
-PREPARE = "python -m adain.datasets.prepare"
+PREPARE = "adain prepare"
 
 
 def _tfds():
+    """tensorflow_datasets, imported on first use (seconds of import that image-folder runs never pay)."""
     import tensorflow_datasets as tfds
 
-    import adain.data.wikiart  # noqa: F401 - registers the `wikiart` builder
+    import adain.data.wikiart  # noqa: F401 - deliberate lazy import: registers the `wikiart` builder, needs tfds
 
     return tfds
 
@@ -51,8 +52,10 @@ def how_to_prepare(builder, name: str, data_dir: str | None, where: str | None) 
     """One line telling the user how to get the dataset prepared."""
     data_dir_arg = f" --data-dir {data_dir}" if data_dir else ""
     if builder.MANUAL_DOWNLOAD_INSTRUCTIONS:
-        return (f"{_first_line(builder.MANUAL_DOWNLOAD_INSTRUCTIONS)} Then run `{PREPARE} {name} --manual-dir DIR"
-                f"{data_dir_arg}` once.")  # fmt: skip
+        return (
+            f"{_first_line(builder.MANUAL_DOWNLOAD_INSTRUCTIONS)} Then run `{PREPARE} {name} --manual-dir DIR"
+            f"{data_dir_arg}` once."
+        )
     download = f", or set {where}.download: true" if where else ""
     return f"run `{PREPARE} {name}{data_dir_arg}` once (needs internet){download}"
 

@@ -17,18 +17,13 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from adain.nn.layers import EPSILON, channel_mean_std
-from adain.nn.model import ENCODER_STRIDE
+from adain.nn.layout import ENCODER_STRIDE
+from adain.nn.ops import EPSILON, alpha_blend, channel_mean_std, pad_to_multiple, renormalize
 
 
-def style_statistics(features: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """[N, h, w, C] features -> channel mean and std, each [N, C]."""
-    mean, std = channel_mean_std(features, EPSILON)
-    return mean[:, 0, 0, :], std[:, 0, 0, :]
-
-
-def blended_target(content_features: tf.Tensor, style_mean: tf.Tensor, style_std: tf.Tensor, weights: tf.Tensor,
-                   alpha: tf.Tensor) -> tf.Tensor:  # fmt: skip
+def blended_target(
+    content_features: tf.Tensor, style_mean: tf.Tensor, style_std: tf.Tensor, weights: tf.Tensor, alpha: tf.Tensor
+) -> tf.Tensor:
     """AdaIN target for K styles blended with weights [K] (summing to 1), mixed with the content by alpha.
 
     style_mean, style_std: [N or 1, K, C].
@@ -36,12 +31,12 @@ def blended_target(content_features: tf.Tensor, style_mean: tf.Tensor, style_std
     content_mean, content_std = channel_mean_std(content_features, EPSILON)
     mean = tf.einsum("nkc,k->nc", style_mean, weights)[:, None, None, :]
     std = tf.einsum("nkc,k->nc", style_std, weights)[:, None, None, :]
-    target = std * (content_features - content_mean) / content_std + mean
-    return alpha * target + (1.0 - alpha) * content_features
+    return alpha_blend(renormalize(content_features, content_mean, content_std, mean, std), content_features, alpha)
 
 
-def masked_target(content_features: tf.Tensor, style_mean: tf.Tensor, style_std: tf.Tensor, regions: tf.Tensor,
-                  alpha: tf.Tensor) -> tf.Tensor:  # fmt: skip
+def masked_target(
+    content_features: tf.Tensor, style_mean: tf.Tensor, style_std: tf.Tensor, regions: tf.Tensor, alpha: tf.Tensor
+) -> tf.Tensor:
     """AdaIN per region: regions [N or 1, h, w, K] (summing to 1 over K) at the features' resolution."""
     features = content_features[:, :, :, None, :]  # N h w 1 C
     weights = regions[..., None]  # N h w K 1
@@ -49,9 +44,9 @@ def masked_target(content_features: tf.Tensor, style_mean: tf.Tensor, style_std:
     mean = tf.reduce_sum(weights * features, axis=(1, 2), keepdims=True) / count
     variance = tf.reduce_sum(weights * tf.square(features - mean), axis=(1, 2), keepdims=True) / count
     std = tf.sqrt(variance + EPSILON)
-    per_style = style_std[:, None, None] * (features - mean) / std + style_mean[:, None, None]  # N h w K C
+    per_style = renormalize(features, mean, std, style_mean[:, None, None], style_std[:, None, None])  # N h w K C
     target = tf.reduce_sum(weights * per_style, axis=3)
-    return alpha * target + (1.0 - alpha) * content_features
+    return alpha_blend(target, content_features, alpha)
 
 
 def region_weights(labels_one_hot: tf.Tensor, multiple: int = ENCODER_STRIDE) -> tf.Tensor:
@@ -59,9 +54,5 @@ def region_weights(labels_one_hot: tf.Tensor, multiple: int = ENCODER_STRIDE) ->
 
     The image is reflect-padded to a multiple of 8 before encoding, and so are the regions here.
     """
-    labels_one_hot = tf.convert_to_tensor(labels_one_hot, tf.float32)
-    height, width = tf.shape(labels_one_hot)[1], tf.shape(labels_one_hot)[2]
-    padded = tf.pad(
-        labels_one_hot, [[0, 0], [0, (-height) % multiple], [0, (-width) % multiple], [0, 0]], mode="SYMMETRIC"
-    )
+    padded, _, _ = pad_to_multiple(tf.convert_to_tensor(labels_one_hot, tf.float32), multiple)
     return tf.nn.avg_pool2d(padded, multiple, multiple, "VALID")

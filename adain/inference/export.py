@@ -1,4 +1,4 @@
-"""Export a trained run for serving: `python -m adain.export --checkpoint RUN_DIR --format saved_model|tflite --output PATH`.
+"""Export a trained run for serving: `adain export --checkpoint RUN_DIR --format saved_model|tflite --output PATH`.
 
 SavedModel (TF Serving, `tf.saved_model.load`), signature `serving_default`:
     content  uint8 [H, W, 3] or [N, H, W, 3]   (any H and W)
@@ -14,30 +14,23 @@ The graph is the Python API's (`adain.inference.stylizer.Stylizer`): same paddin
 
 from __future__ import annotations
 
-import os
-import shutil
-import sys
-import tempfile
-from collections.abc import Sequence
 from pathlib import Path
 
-from adain.cli.common import ArgumentParser, quiet_tensorflow, run_main
-from adain.errors import UserError
+import keras
+import tensorflow as tf
+from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+from adain.inference.controls import blended_target
+from adain.inference.stylizer import Stylizer
 from adain.media.files import atomic_path
+from adain.nn.ops import feature_statistics, pad_to_multiple
 
-FORMATS = ("saved_model", "tflite")
 SIGNATURE = "serving_default"
-
-EXAMPLES = """examples:
-  python -m adain.export --checkpoint checkpoints/demo --format saved_model --output exported/adain/1
-  python -m adain.export --checkpoint checkpoints/demo --format tflite --output adain.tflite --float16"""
 
 
 def portable_decoder(decoder):
     """The decoder with UpSampling2D run as ResizeNearestNeighbor: the same pixels (2x nearest), but a shape that
     TFLite's converter can follow (Keras' upsampling hides the channel count from it, which blocks its convolutions)."""
-    import keras
-    import tensorflow as tf
 
     def decode(features, training=False):
         x = features
@@ -53,10 +46,6 @@ def portable_decoder(decoder):
 
 def build_serving_function(encoder, decoder):
     """content, style (uint8, rank 3 or 4), alpha -> {"stylized": uint8 shaped like content}."""
-    import tensorflow as tf
-
-    from adain.inference.controls import blended_target, style_statistics
-    from adain.nn.model import pad_to_multiple
 
     def to_batch(image):  # [H, W, 3] or [N, H, W, 3] -> [N, H, W, 3] float
         batch = tf.reshape(tf.cast(image, tf.float32), tf.concat([[-1], tf.shape(image)[-3:]], axis=0))
@@ -68,7 +57,7 @@ def build_serving_function(encoder, decoder):
         images, styles = to_batch(content), to_batch(style)
         padded, height, width = pad_to_multiple(images)
         features = encoder(padded, training=False)[-1]
-        mean, std = style_statistics(encoder(styles, training=False)[-1])
+        mean, std = feature_statistics(encoder(styles, training=False)[-1])
         alpha = tf.clip_by_value(tf.cast(alpha, tf.float32), 0.0, 1.0)
         target = blended_target(features, mean[:, None], std[:, None], tf.ones([1]), alpha)
         output = decoder(target, training=False)[:, :height, :width, :]
@@ -79,8 +68,6 @@ def build_serving_function(encoder, decoder):
 
 
 def input_signature(rank: int | None):
-    import tensorflow as tf
-
     shape = None if rank is None else [None] * (rank - 1) + [3]
     return [
         tf.TensorSpec(shape, tf.uint8, name="content"),
@@ -89,10 +76,8 @@ def input_signature(rank: int | None):
     ]
 
 
-def serving_module(stylizer, rank: int | None, portable: bool = False):
+def serving_module(stylizer: Stylizer, rank: int | None, portable: bool = False):
     """A tf.Module owning the encoder and decoder, with the serving function traced for inputs of `rank`."""
-    import tensorflow as tf
-
     module = tf.Module()
     module.encoder, module.decoder = stylizer.model.encoder, stylizer.model.decoder
     decoder = portable_decoder(module.decoder) if portable else module.decoder
@@ -101,35 +86,26 @@ def serving_module(stylizer, rank: int | None, portable: bool = False):
 
 
 def write_saved_model(module, path: Path) -> None:
-    import tensorflow as tf
-
     tf.saved_model.save(module, str(path), signatures={SIGNATURE: module.serve.get_concrete_function()})
 
 
-def export_saved_model(stylizer, output: Path) -> Path:
+def export_saved_model(stylizer: Stylizer, output: Path) -> Path:
     """A SavedModel directory, written next to `output` and renamed into place."""
-    tmp = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}."))
-    try:
+    with atomic_path(output, suffix="", directory=True) as tmp:
         write_saved_model(serving_module(stylizer, rank=None), tmp)
-        os.chmod(tmp, 0o755)
-        if output.exists():
-            shutil.rmtree(output)
-        os.replace(tmp, output)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return output
 
 
-def export_tflite(stylizer, output: Path, float16: bool = False) -> Path:
+def export_tflite(stylizer: Stylizer, output: Path, float16: bool = False) -> Path:
     """One image in, one out. The weights are frozen into constants first: the converter would otherwise keep
     Keras' resource variables as uninitialised TFLite variables."""
-    import tensorflow as tf
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-
     module = serving_module(stylizer, rank=3, portable=True)
     frozen = convert_variables_to_constants_v2(module.serve.get_concrete_function())
-    named = tf.function(lambda content, style, alpha: {"stylized": frozen(content=content, style=style, alpha=alpha)[0]},
-                        input_signature=input_signature(3))  # fmt: skip
+
+    def named(content, style, alpha):
+        return {"stylized": frozen(content=content, style=style, alpha=alpha)[0]}
+
+    named = tf.function(named, input_signature=input_signature(3))
     converter = tf.lite.TFLiteConverter.from_concrete_functions([named.get_concrete_function()], module)
     if float16:
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -138,53 +114,3 @@ def export_tflite(stylizer, output: Path, float16: bool = False) -> Path:
     with atomic_path(output) as tmp:
         tmp.write_bytes(flatbuffer)
     return output
-
-
-def check_output(output: Path, fmt: str) -> None:
-    """Before loading anything: the output's folder must be writable, and we only ever replace our own kind of file."""
-    parent = output.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError(f"cannot write {output}: {parent} is not a writable directory")
-    if fmt == "saved_model" and output.exists():
-        if not output.is_dir() or (any(output.iterdir()) and not (output / "saved_model.pb").is_file()):
-            raise UserError(f"cannot write {output}: it exists and is not a SavedModel directory")
-    if fmt == "tflite" and output.is_dir():
-        raise UserError(f"cannot write {output}: it is a directory")
-
-
-def build_parser() -> ArgumentParser:
-    parser = ArgumentParser(prog="python -m adain.export", description=__doc__, epilog=EXAMPLES)
-    parser.add_argument("--checkpoint", required=True, help="run directory from train.py (or a decoder .keras file)")
-    parser.add_argument("--format", required=True, choices=FORMATS, help="saved_model (TF Serving) or tflite")
-    parser.add_argument("--output", required=True, help="SavedModel directory or .tflite file to write")
-    parser.add_argument("--float16", action="store_true", help="tflite: store weights as float16")
-    parser.add_argument("--vgg-weights", help="VGG-19 weights file (default: as the run was trained)")
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if not Path(args.checkpoint).exists():
-        raise UserError(f"checkpoint not found: {args.checkpoint}")
-    if args.float16 and args.format != "tflite":
-        raise UserError("--float16 applies to --format tflite only")
-    output = Path(args.output)
-    check_output(output, args.format)
-
-    from adain.inference.stylizer import Stylizer
-
-    stylizer = Stylizer.from_checkpoint(args.checkpoint, args.vgg_weights)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if args.format == "saved_model":
-        export_saved_model(stylizer, output)
-    else:
-        export_tflite(stylizer, output, args.float16)
-    print(f"wrote {output}", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    quiet_tensorflow()
-    run_main(main)

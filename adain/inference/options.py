@@ -14,7 +14,7 @@ def check_alpha(alpha: float) -> float:
     return alpha
 
 
-def normalize_weights(weights: Sequence[float] | None, style_count: int) -> list[float]:
+def normalize_style_weights(weights: Sequence[float] | None, style_count: int) -> list[float]:
     """Style interpolation weights -> non-negative, summing to 1; None means equal weights."""
     if weights is None:
         return [1.0 / style_count] * style_count

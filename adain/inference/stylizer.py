@@ -2,7 +2,7 @@
 
 Inputs may be paths, PIL images or arrays (H, W, 3, uint8 or float 0..255); outputs
 are uint8 arrays with the content's size (after the optional resizing and cropping).
-Styles are reduced to their relu4_1 statistics once (`style_statistics`) and reused for
+Styles are reduced to their relu4_1 statistics once (`encode_styles`) and reused for
 any number of contents, video frames and alphas (`stylize_batch`).
 """
 
@@ -11,26 +11,22 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from adain.inference.color import match_color
-from adain.config import run_model_config
-from adain.inference.controls import blended_target, masked_target, region_weights, style_statistics
 from adain.errors import UserError
-from adain.media.images import load_image, to_rgb_uint8, to_uint8
+from adain.inference.color import match_color
+from adain.inference.controls import blended_target, masked_target, region_weights
+from adain.inference.options import check_alpha, check_size, normalize_style_weights
+from adain.inference.tiling import TiledStylizer
+from adain.media.images import ImageLike, as_rgb_array, to_uint8
 from adain.media.masks import MaskLike, check_mask_count, mask_regions
-from adain.nn.model import AdaINModel, build_configured_decoder, build_configured_encoder, pad_to_multiple
-from adain.inference.options import check_alpha, check_size, normalize_weights
+from adain.nn.model import AdaINModel
+from adain.nn.ops import feature_statistics, pad_to_multiple
 from adain.preprocess import center_crop, resize_smaller_side
-from adain.inference.tiling import TiledStylizer, as_image_array
-from adain.training.loop import CHECKPOINT_DIR, DECODER_FILE
-
-ImageLike = str | os.PathLike | Image.Image | np.ndarray
+from adain.run import build_configured_encoder, load_decoder, run_model_config
 
 IMAGE_BATCH = tf.TensorSpec([None, None, None, 3], tf.float32)
 FEATURE_BATCH = tf.TensorSpec([None, None, None, None], tf.float32)  # channels: the content layer's
@@ -39,37 +35,6 @@ WEIGHTS = tf.TensorSpec([None], tf.float32)
 REGIONS = tf.TensorSpec([None, None, None, None], tf.float32)  # [N or 1, h, w, K]
 SCALAR = tf.TensorSpec([], tf.float32)
 SIZE = tf.TensorSpec([], tf.int32)
-
-
-def as_array(image: ImageLike) -> np.ndarray:
-    """Path, PIL image or array -> float32 [H, W, 3] in 0..255."""
-    if isinstance(image, (str, os.PathLike)):
-        return load_image(image).astype(np.float32)
-    if isinstance(image, Image.Image):
-        return to_rgb_uint8(image).astype(np.float32)
-    array = np.asarray(image)
-    if array.ndim == 2:
-        array = np.stack([array] * 3, axis=-1)
-    if array.ndim != 3 or array.shape[-1] not in (3, 4):
-        raise UserError(f"expected an image array of shape (H, W, 3), got {array.shape}")
-    return array[..., :3].astype(np.float32)
-
-
-def load_decoder(run_dir: str | os.PathLike) -> keras.Model:
-    """The trained decoder of a run: its final `decoder.keras`, else its latest checkpoint."""
-    run_dir = Path(run_dir)
-    if run_dir.is_file() and run_dir.suffix == ".keras":
-        return keras.saving.load_model(run_dir, compile=False)
-    if not run_dir.is_dir():
-        raise UserError(f"checkpoint not found: {run_dir}")
-    if (run_dir / DECODER_FILE).is_file():
-        return keras.saving.load_model(run_dir / DECODER_FILE, compile=False)
-    latest = tf.train.latest_checkpoint(str(run_dir / CHECKPOINT_DIR))
-    if latest is None:
-        raise UserError(f"no trained decoder in {run_dir} (expected {DECODER_FILE} or {CHECKPOINT_DIR}/)")
-    decoder = build_configured_decoder(run_model_config(run_dir))
-    tf.train.Checkpoint(decoder=decoder).restore(latest).expect_partial()
-    return decoder
 
 
 @dataclass(frozen=True)
@@ -93,24 +58,30 @@ class Stylizer:
             lambda images: model.encode_float32(images), input_signature=[IMAGE_BATCH], jit_compile=jit_compile
         )
         self._statistics = tf.function(
-            lambda images: style_statistics(model.encode_float32(images)[-1]),
-            input_signature=[IMAGE_BATCH], jit_compile=jit_compile,
-        )  # fmt: skip
+            lambda images: feature_statistics(model.encode_float32(images)[-1]),
+            input_signature=[IMAGE_BATCH],
+            jit_compile=jit_compile,
+        )
         self._decode_blend = tf.function(
-            self._blend, input_signature=[FEATURE_BATCH, STATISTICS, STATISTICS, WEIGHTS, SCALAR, SIZE, SIZE],
+            self._blend,
+            input_signature=[FEATURE_BATCH, STATISTICS, STATISTICS, WEIGHTS, SCALAR, SIZE, SIZE],
             jit_compile=jit_compile,
-        )  # fmt: skip
+        )
         self._decode_masked = tf.function(
-            self._masked, input_signature=[FEATURE_BATCH, STATISTICS, STATISTICS, REGIONS, SCALAR, SIZE, SIZE],
+            self._masked,
+            input_signature=[FEATURE_BATCH, STATISTICS, STATISTICS, REGIONS, SCALAR, SIZE, SIZE],
             jit_compile=jit_compile,
-        )  # fmt: skip
+        )
         self.tiler = TiledStylizer(model)  # images larger than `tile_size`: memory bounded by the tile
 
     @classmethod
     def from_checkpoint(cls, run_dir: str | os.PathLike, vgg_weights: str | None = None) -> Stylizer:
-        """A run directory of train.py (its decoder.keras or latest checkpoint), or a decoder .keras file."""
+        """A run directory of train.py (its decoder.keras or latest checkpoint), or a decoder .keras file.
+
+        The encoder is built as the run was trained (its config.yaml, also beside a decoder .keras file).
+        """
         decoder = load_decoder(run_dir)
-        encoder, _ = build_configured_encoder(run_model_config(run_dir), vgg_weights)  # as the run was trained
+        encoder, _ = build_configured_encoder(run_model_config(run_dir), vgg_weights)
         return cls(AdaINModel(encoder, decoder))
 
     # -- traced pieces ---------------------------------------------------------------------------------------------
@@ -127,7 +98,7 @@ class Stylizer:
 
     def prepare(self, image: ImageLike, size: int = 0, crop: bool = False) -> tf.Tensor:
         """The one preprocessing path: float RGB 0..255, smaller side resized to `size` (0 keeps), centre square crop."""
-        image = resize_smaller_side(as_array(image), check_size(size, "size"))
+        image = resize_smaller_side(as_rgb_array(image).astype(np.float32), check_size(size, "size"))
         if crop:
             image = center_crop(image, int(min(image.shape[0], image.shape[1])))
         return image
@@ -137,10 +108,15 @@ class Stylizer:
         padded, _, _ = pad_to_multiple(tf.convert_to_tensor(images, tf.float32))
         return self._encode(padded)[-1]
 
-    def style_statistics(self, styles: Sequence[ImageLike], size: int = 0, crop: bool = False,
-                         recolor_to: tf.Tensor | np.ndarray | None = None) -> StyleStatistics:  # fmt: skip
+    def encode_styles(
+        self,
+        styles: Sequence[ImageLike],
+        size: int = 0,
+        crop: bool = False,
+        recolor_to: tf.Tensor | np.ndarray | None = None,
+    ) -> StyleStatistics:
         """Encode K styles once. With `recolor_to` (a [N, H, W, 3] content batch) each style is first given each
-        content's colours (`adain.inference.color.match_color`, the paper's colour preservation): statistics [N, K, C]."""
+        content's colours (`adain.inference.color.match_color`, the paper's colour preservation): [N, K, C]."""
         prepared = [self.prepare(style, size, crop).numpy() for style in styles]
         if recolor_to is None:
             per_content = [prepared]
@@ -153,8 +129,14 @@ class Stylizer:
             stds.append(tf.concat([s for _, s in stats], axis=0))
         return StyleStatistics(tf.stack(means), tf.stack(stds))
 
-    def stylize_batch(self, contents: tf.Tensor | np.ndarray, styles: StyleStatistics, alphas: Sequence[float] = (1.0,),
-                      weights: Sequence[float] | None = None, regions: np.ndarray | None = None) -> list[np.ndarray]:  # fmt: skip
+    def stylize_batch(
+        self,
+        contents: tf.Tensor | np.ndarray,
+        styles: StyleStatistics,
+        alphas: Sequence[float] = (1.0,),
+        weights: Sequence[float] | None = None,
+        regions: np.ndarray | None = None,
+    ) -> list[np.ndarray]:
         """A [N, H, W, 3] batch of same-size contents against encoded styles, for each alpha: list of uint8 [N, H, W, 3].
 
         Content features are computed once for all alphas. `weights` blend the K styles (default equal);
@@ -166,11 +148,13 @@ class Stylizer:
         outputs = []
         if regions is not None:
             if regions.shape[:2] != tuple(contents.shape[1:3]) or regions.shape[-1] != styles.count:
-                raise UserError(f"regions of shape {regions.shape} do not fit contents {tuple(contents.shape[1:3])} "
-                                f"and {styles.count} styles")  # fmt: skip
+                raise UserError(
+                    f"regions of shape {regions.shape} do not fit contents {tuple(contents.shape[1:3])} "
+                    f"and {styles.count} styles"
+                )
             cells = region_weights(regions[None])
         else:
-            blend = tf.constant(normalize_weights(weights, styles.count), tf.float32)
+            blend = tf.constant(normalize_style_weights(weights, styles.count), tf.float32)
         for alpha in alphas:
             alpha = tf.constant(check_alpha(alpha), tf.float32)
             if regions is not None:
@@ -182,10 +166,20 @@ class Stylizer:
 
     # -- the one-call API ------------------------------------------------------------------------------------------
 
-    def stylize(self, content: ImageLike, style: ImageLike | Sequence[ImageLike], alpha: float = 1.0, *,
-                style_weights: Sequence[float] | None = None, mask: MaskLike | Sequence[MaskLike] | None = None,
-                preserve_color: bool = False, content_size: int = 0, style_size: int = 0,
-                crop: bool = False, tile_size: int = 0) -> np.ndarray:  # fmt: skip
+    def stylize(
+        self,
+        content: ImageLike,
+        style: ImageLike | Sequence[ImageLike],
+        alpha: float = 1.0,
+        *,
+        style_weights: Sequence[float] | None = None,
+        mask: MaskLike | Sequence[MaskLike] | None = None,
+        preserve_color: bool = False,
+        content_size: int = 0,
+        style_size: int = 0,
+        crop: bool = False,
+        tile_size: int = 0,
+    ) -> np.ndarray:
         """Stylize one content image; returns uint8 [H, W, 3] of the content's size (after resizing/cropping).
 
         style: one image, or several that are blended (`style_weights`, default equal) or placed by `mask`
@@ -203,26 +197,27 @@ class Stylizer:
             check_mask_count(len(masks), len(styles))
             if style_weights is not None:
                 raise UserError("style weights and masks cannot be combined")
-        normalize_weights(style_weights, len(styles))
+        normalize_style_weights(style_weights, len(styles))
         if tile_size and not (content_size or crop or masks or preserve_color) and len(styles) == 1:
-            content = as_image_array(content)  # kept uint8: no full-size float copy of a huge image
+            content = as_rgb_array(content)  # kept uint8: no full-size float copy of a huge image
             if max(content.shape[:2]) > tile_size:
                 style_features = self.encode(self.prepare(styles[0], style_size)[None])
                 return self.tiler.stylize(content, style_features, alpha, tile_size)
         image = self.prepare(content, content_size, crop)[None]
-        stats = self.style_statistics(styles, style_size, crop, recolor_to=image if preserve_color else None)
+        stats = self.encode_styles(styles, style_size, crop, recolor_to=image if preserve_color else None)
         regions = None if masks is None else mask_regions(masks, int(image.shape[1]), int(image.shape[2]))
         return self.stylize_batch(image, stats, [alpha], style_weights, regions)[0][0]
 
-    def stylize_features(self, content_images: tf.Tensor, style_features: tf.Tensor, alpha: float = 1.0,
-                         tile_size: int = 0) -> np.ndarray:  # fmt: skip
+    def stylize_features(
+        self, content_images: tf.Tensor, style_features: tf.Tensor, alpha: float = 1.0, tile_size: int = 0
+    ) -> np.ndarray:
         """Stylize a content batch against already-encoded relu4_1 style features [1 or N, h, w, C].
 
         tile_size > 0: images with a side above it go through `adain.inference.tiling` (same output, bounded memory)."""
         height, width = int(content_images.shape[1]), int(content_images.shape[2])
         if tile_size and max(height, width) > tile_size:
             return np.stack([self.tiler.stylize(image, style_features, alpha, tile_size) for image in content_images])
-        mean, std = style_statistics(style_features)
+        mean, std = feature_statistics(style_features)
         return self.stylize_batch(content_images, StyleStatistics(mean[:, None], std[:, None]), [alpha])[0]
 
 

@@ -14,18 +14,17 @@ tile's activations (about 1 GB at 1024x1024 in float32).
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 from tqdm.auto import tqdm
 
 from adain.errors import UserError
-from adain.media.images import load_image, to_rgb_uint8, to_uint8
-from adain.nn.layers import EPSILON, channel_mean_std
-from adain.nn.model import ENCODER_STRIDE, AdaINModel, pad_to_multiple
+from adain.media.images import as_rgb_array, to_uint8
+from adain.nn.layout import ENCODER_STRIDE
+from adain.nn.model import AdaINModel
+from adain.nn.ops import EPSILON, alpha_blend, channel_mean_std, pad_to_multiple, renormalize
 
 DEFAULT_TILE = 1024
 # A tile's output equals the untiled output (to float rounding) from ~56 px inside its border on
@@ -91,24 +90,11 @@ def check_tiling(tile: int, overlap: int = DEFAULT_OVERLAP) -> None:
     if overlap < 0 or overlap % ENCODER_STRIDE:
         raise UserError(f"tile overlap must be a non-negative multiple of {ENCODER_STRIDE}, got {overlap}")
     if tile % ENCODER_STRIDE or tile < max(2 * overlap, 8 * ENCODER_STRIDE):
-        raise UserError(f"tile size must be a multiple of {ENCODER_STRIDE} and at least "
-                        f"{max(2 * overlap, 8 * ENCODER_STRIDE)} (twice the {overlap} px overlap), got {tile}")  # fmt: skip
-
-
-def as_image_array(image) -> np.ndarray:
-    """Path, PIL image, array or tensor -> [H, W, 3] array, uint8 kept uint8 (no full-size float copy)."""
-    if isinstance(image, (str, os.PathLike)):
-        return load_image(image)
-    if isinstance(image, Image.Image):
-        return to_rgb_uint8(image)
-    array = image.numpy() if isinstance(image, tf.Tensor) else np.asarray(image)
-    if array.ndim == 4 and array.shape[0] == 1:
-        array = array[0]
-    if array.ndim == 2:
-        array = np.stack([array] * 3, axis=-1)
-    if array.ndim != 3 or array.shape[-1] not in (3, 4):
-        raise UserError(f"expected an image array of shape (H, W, 3), got {array.shape}")
-    return array[..., :3]
+        smallest = max(2 * overlap, 8 * ENCODER_STRIDE)
+        raise UserError(
+            f"tile size must be a multiple of {ENCODER_STRIDE} and at least {smallest} "
+            f"(twice the {overlap} px overlap), got {tile}"
+        )
 
 
 class TiledStylizer:
@@ -129,8 +115,8 @@ class TiledStylizer:
 
     def _stylize_tile(self, tile, content_mean, content_std, style_mean, style_std, alpha):
         features = self._features(tile)
-        target = style_std * (features - content_mean) / content_std + style_mean
-        output = self.model.decoder(alpha * target + (1.0 - alpha) * features)
+        target = renormalize(features, content_mean, content_std, style_mean, style_std)
+        output = self.model.decoder(alpha_blend(target, features, alpha))
         return tf.cast(output[:, : tf.shape(tile)[1], : tf.shape(tile)[2], :], tf.float32)
 
     @staticmethod
@@ -144,8 +130,13 @@ class TiledStylizer:
         for rows in row_spans:
             for cols in col_spans:
                 origin_r, origin_c = rows.start // ENCODER_STRIDE, cols.start // ENCODER_STRIDE
-                s, sq = self._sums(self._tile(image, rows, cols), rows.core_start - origin_r,
-                                   rows.core_end - origin_r, cols.core_start - origin_c, cols.core_end - origin_c)  # fmt: skip
+                s, sq = self._sums(
+                    self._tile(image, rows, cols),
+                    rows.core_start - origin_r,
+                    rows.core_end - origin_r,
+                    cols.core_start - origin_c,
+                    cols.core_end - origin_c,
+                )
                 total, total_sq = total + s.numpy(), total_sq + sq.numpy()
                 count += (rows.core_end - rows.core_start) * (cols.core_end - cols.core_start)
                 if progress is not None:
@@ -153,22 +144,28 @@ class TiledStylizer:
         mean = total / count
         variance = np.maximum(total_sq / count - mean**2, 0.0)
         shape = (1, 1, 1, -1)
-        return (tf.constant(mean.reshape(shape), tf.float32),
-                tf.constant(np.sqrt(variance + EPSILON).reshape(shape), tf.float32))  # fmt: skip
+        std = np.sqrt(variance + EPSILON)
+        return tf.constant(mean.reshape(shape), tf.float32), tf.constant(std.reshape(shape), tf.float32)
 
-    def stylize(self, content, style_features: tf.Tensor, alpha: float = 1.0, tile: int = DEFAULT_TILE,
-                overlap: int = DEFAULT_OVERLAP) -> np.ndarray:  # fmt: skip
+    def stylize(
+        self,
+        content,
+        style_features: tf.Tensor,
+        alpha: float = 1.0,
+        tile: int = DEFAULT_TILE,
+        overlap: int = DEFAULT_OVERLAP,
+    ) -> np.ndarray:
         """Stylize one image of any size against encoded style features; uint8 [H, W, 3] like the untiled path."""
         check_tiling(tile, overlap)
-        image = as_image_array(content)
+        image = as_rgb_array(content)
         height, width = image.shape[:2]
         row_spans, col_spans = plan_spans(height, tile, overlap), plan_spans(width, tile, overlap)
         style_mean, style_std = channel_mean_std(tf.cast(style_features, tf.float32))
         alpha = tf.constant(alpha, tf.float32)
         output = np.empty((height, width, 3), np.uint8)
         col_weights = [blend_weights(col_spans, j) for j in range(len(col_spans))]
-        with tqdm(total=2 * len(row_spans) * len(col_spans), desc="tiles", unit="tile", disable=None,
-                  leave=False) as progress:  # fmt: skip
+        tiles = 2 * len(row_spans) * len(col_spans)
+        with tqdm(total=tiles, desc="tiles", unit="tile", disable=None, leave=False) as progress:
             content_mean, content_std = self.content_statistics(image, tile, overlap, progress)
             # Rows [top, top + len(acc)) are still open: a later row of tiles may overlap them.
             top, acc, acc_weight = 0, np.zeros((0, width, 3), np.float32), np.zeros((0, width, 1), np.float32)
@@ -179,8 +176,9 @@ class TiledStylizer:
                     acc_weight = np.concatenate([acc_weight, np.zeros((grow, width, 1), np.float32)])
                 row_weight = blend_weights(row_spans, i)[:, None, None]
                 for j, cols in enumerate(col_spans):
-                    styled = self._stylize(self._tile(image, rows, cols), content_mean, content_std,
-                                           style_mean, style_std, alpha)[0].numpy()  # fmt: skip
+                    tile_image = self._tile(image, rows, cols)
+                    styled = self._stylize(tile_image, content_mean, content_std, style_mean, style_std, alpha)
+                    styled = styled[0].numpy()
                     weight = row_weight * col_weights[j][None, :, None]
                     region = (slice(rows.start - top, rows.end - top), slice(cols.start, cols.end))
                     acc[region] += styled * weight

@@ -1,25 +1,40 @@
-"""Atomic file writes: a killed or failing writer never leaves a half-written file behind."""
+"""Atomic file writes: a killed or failing writer never leaves a half-written file (or folder) behind."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; on success it replaces `path` (mode 0644), on error it is removed."""
+def atomic_path(path: str | os.PathLike, suffix: str = ".tmp", directory: bool = False) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success it replaces `path`, on error it is removed.
+
+    `suffix` ends the temporary name (writers that pick the format by extension need the real one);
+    `directory` yields a fresh folder instead of a file (mode 0755 instead of 0644; an existing folder
+    at `path` is replaced).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    prefix = f".{path.name}."
+    if directory:
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=prefix, suffix=suffix))
+    else:
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
+        os.close(fd)
+        tmp = Path(name)
     try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o644)
+        yield tmp
+        os.chmod(tmp, 0o755 if directory else 0o644)
+        if directory and path.is_dir():
+            shutil.rmtree(path)
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        if directory:
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp.exists():
+            tmp.unlink()

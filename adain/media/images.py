@@ -1,9 +1,9 @@
-"""Image files in and out (PIL, no TensorFlow): decoding any mode to RGB, atomic writes, contact sheets."""
+"""Image files in and out (PIL, no TensorFlow): decoding any mode to RGB, arrays, atomic writes, contact sheets."""
 
 from __future__ import annotations
 
+import glob
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,8 +11,11 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from adain.errors import UserError
+from adain.media.files import atomic_path
+from adain.media.folder import IMAGE_EXTENSIONS, list_image_files
+from adain.media.video import VIDEO_EXTENSIONS
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+ImageLike = str | os.PathLike | Image.Image | np.ndarray
 
 
 def load_image(path: str | os.PathLike) -> np.ndarray:
@@ -41,7 +44,28 @@ def to_rgb_uint8(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB"), dtype=np.uint8)
 
 
+def as_rgb_array(image) -> np.ndarray:
+    """Path, PIL image, array or tensor (anything with .numpy()) -> [H, W, 3] array.
+
+    Files and PIL images become RGB uint8; arrays keep their dtype (a uint8 image is not copied to float).
+    Grey [H, W] arrays are repeated to 3 channels, an alpha channel is dropped, a batch of one is unwrapped.
+    """
+    if isinstance(image, (str, os.PathLike)):
+        return load_image(image)
+    if isinstance(image, Image.Image):
+        return to_rgb_uint8(image)
+    array = image.numpy() if hasattr(image, "numpy") else np.asarray(image)
+    if array.ndim == 4 and array.shape[0] == 1:
+        array = array[0]
+    if array.ndim == 2:
+        array = np.stack([array] * 3, axis=-1)
+    if array.ndim != 3 or array.shape[-1] not in (3, 4):
+        raise UserError(f"expected an image array of shape (H, W, 3), got {array.shape}")
+    return array[..., :3]
+
+
 def to_uint8(image) -> np.ndarray:
+    """Float RGB in 0..255 -> uint8, rounded and clipped (how outputs are written)."""
     return np.asarray(np.clip(np.round(np.asarray(image, np.float32)), 0, 255), np.uint8)
 
 
@@ -50,33 +74,40 @@ def save_image(image, path: str | os.PathLike, quality: int = 95) -> Path:
     path = Path(path)
     if path.suffix.lower() not in IMAGE_EXTENSIONS:
         raise UserError(f"cannot write {path}: unknown image extension (use one of {', '.join(IMAGE_EXTENSIONS)})")
+    options = {"quality": quality} if path.suffix.lower() in (".jpg", ".jpeg", ".webp") else {}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+        with atomic_path(path, suffix=path.suffix) as tmp:
+            Image.fromarray(to_uint8(image)).save(tmp, **options)
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
-    os.close(fd)
-    try:
-        options = {"quality": quality} if path.suffix.lower() in (".jpg", ".jpeg", ".webp") else {}
-        Image.fromarray(to_uint8(image)).save(tmp, **options)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 
-def list_images(folder: str | os.PathLike) -> list[Path]:
-    """Image files under a folder, recursively, in a stable (sorted) order."""
-    folder = Path(folder)
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+def expand_inputs(specs: Sequence[str], what: str, videos: bool = False) -> list[Path]:
+    """Files, directories (searched recursively for images) or globs -> paths, in order, without repeats."""
+    extensions = IMAGE_EXTENSIONS + (VIDEO_EXTENSIONS if videos else ())
+    found: list[Path] = []
+    for spec in specs:
+        path = Path(spec)
+        if path.is_dir():
+            matches = [Path(p) for p in list_image_files(path)]
+        elif path.is_file():
+            matches = [path]
+        else:
+            matches = sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).suffix.lower() in extensions)
+        if not matches:
+            raise UserError(f"{what} not found: {spec}")
+        found += [m for m in matches if m not in found]
+    return found
 
 
-def contact_sheet(contents: Sequence[np.ndarray], styles: Sequence[np.ndarray], outputs: Sequence[Sequence[np.ndarray]],
-                  cell: int = 192, gap: int = 4) -> np.ndarray:  # fmt: skip
+def contact_sheet(
+    contents: Sequence[np.ndarray],
+    styles: Sequence[np.ndarray],
+    outputs: Sequence[Sequence[np.ndarray]],
+    cell: int = 192,
+    gap: int = 4,
+) -> np.ndarray:
     """Grid with styles along the top, contents down the left, outputs[i][j] at (content i, style j)."""
 
     def fit(image: np.ndarray) -> np.ndarray:

@@ -9,7 +9,6 @@ a failed or interrupted run leaves no partial video. No TensorFlow here.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from adain.errors import UserError
+from adain.media.files import atomic_path
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
 INSTALL_HINT = "video needs the codec library: pip install 'adain[video]' (imageio-ffmpeg)"
@@ -94,13 +94,11 @@ class VideoWriter:
     def __init__(self, path: str | os.PathLike, fps: float, quality: float = 8.0) -> None:
         self.path, self.fps, self.quality = Path(path), fps, quality
         self._writer = None
+        self._atomic = atomic_path(self.path, suffix=self.path.suffix)  # ffmpeg picks the container by extension
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.stem}.", suffix=self.path.suffix)
+            self.tmp = self._atomic.__enter__()
         except OSError as exc:
             raise UserError(f"cannot write {self.path}: {exc.strerror or exc}") from None
-        os.close(fd)
-        self.tmp = Path(tmp)
 
     def write(self, frame: np.ndarray) -> None:
         frame = np.ascontiguousarray(frame, np.uint8)
@@ -108,9 +106,15 @@ class VideoWriter:
             height, width = frame.shape[:2]
             pix_fmt = "yuv420p" if height % 2 == 0 and width % 2 == 0 else "yuv444p"
             self._writer = _ffmpeg().write_frames(
-                str(self.tmp), (width, height), fps=self.fps, quality=self.quality, codec="libx264",
-                pix_fmt_out=pix_fmt, macro_block_size=1, ffmpeg_log_level="error",
-            )  # fmt: skip
+                str(self.tmp),
+                (width, height),
+                fps=self.fps,
+                quality=self.quality,
+                codec="libx264",
+                pix_fmt_out=pix_fmt,
+                macro_block_size=1,
+                ffmpeg_log_level="error",
+            )
             self._writer.send(None)
         self._writer.send(frame.tobytes())
 
@@ -118,8 +122,7 @@ class VideoWriter:
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        os.chmod(self.tmp, 0o644)
-        os.replace(self.tmp, self.path)
+        self._atomic.__exit__(None, None, None)  # renamed into place
         return self.path
 
     def discard(self) -> None:
@@ -129,12 +132,17 @@ class VideoWriter:
             except Exception:  # noqa: BLE001 - already failing; the temp file goes either way
                 pass
             self._writer = None
-        self.tmp.unlink(missing_ok=True)
+        discarded = RuntimeError("video discarded")
+        self._atomic.__exit__(RuntimeError, discarded, None)  # the temp file is removed
 
 
-def transform_video(source: str | os.PathLike, outputs: Sequence[str | os.PathLike],
-                    transform: Callable[[np.ndarray], Sequence[np.ndarray]], batch_size: int = 4,
-                    description: str = "video") -> list[Path]:  # fmt: skip
+def transform_video(
+    source: str | os.PathLike,
+    outputs: Sequence[str | os.PathLike],
+    transform: Callable[[np.ndarray], Sequence[np.ndarray]],
+    batch_size: int = 4,
+    description: str = "video",
+) -> list[Path]:
     """Run `transform` over batches of frames ([N, H, W, 3] -> one [N, h, w, 3] batch per output), writing each
     output video at the source's frame rate. One pass over the source serves every output."""
     info = probe(source)

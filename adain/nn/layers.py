@@ -6,22 +6,8 @@ import keras
 import numpy as np
 from keras import ops
 
-EPSILON = 1e-5
-# ImageNet BGR means used by the Caffe-trained VGG (keras.applications "caffe" mode).
-VGG_BGR_MEAN = (103.939, 116.779, 123.68)
-
-
-def channel_mean_std(features, epsilon: float = EPSILON):
-    """Per-sample, per-channel mean and std over height and width (NHWC)."""
-    mean, variance = ops.moments(features, axes=(1, 2), keepdims=True)
-    return mean, ops.sqrt(variance + epsilon)
-
-
-def adaptive_instance_norm(content, style, epsilon: float = EPSILON):
-    """t = sigma(s) * (c - mu(c)) / sigma(c) + mu(s), per channel over H, W."""
-    content_mean, content_std = channel_mean_std(content, epsilon)
-    style_mean, style_std = channel_mean_std(style, epsilon)
-    return style_std * (content - content_mean) / content_std + style_mean
+from adain.nn.layout import VGG_BGR_MEAN
+from adain.nn.ops import EPSILON, adaptive_instance_norm
 
 
 @keras.saving.register_keras_serializable(package="adain")

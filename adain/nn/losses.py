@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from keras import ops
 
-from adain.nn.layers import channel_mean_std
+from adain.nn.ops import channel_mean_std
 
 
 def mse(a, b):

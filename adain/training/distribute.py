@@ -1,7 +1,7 @@
 """Scale-out through tf.distribute: one config switch picks the strategy, the training code stays the same.
 
 `train.batch_size` is the global batch. Each replica gets `batch_size / replicas` examples and its loss, a mean
-over its own examples, is divided by the number of replicas (`scale_loss`): Keras' TensorFlow optimizer
+over its own examples, is divided by the number of replicas (`adain.nn.keras_compat.scale_loss`): Keras' TensorFlow optimizer
 all-reduces gradients by SUM, so the applied gradient is exactly the single-device gradient of the mean over the
 global batch. The optimizer's step counter is a first-replica-only variable: it counts global steps, and so does the
 learning-rate schedule that reads it.
@@ -21,21 +21,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import NoReturn
 
 import tensorflow as tf
 
 from adain.config import Config
 from adain.errors import UserError
 
-T = TypeVar("T")
-
 EXIT_PEER_LOST = 75  # EX_TEMPFAIL: restart me
 MAX_REJOINS = 10  # in-process restarts after a lost peer (an outage, not a bug that kills every step)
 REJOIN_ENV = "ADAIN_REJOINS"
 
-# Seeds of different input pipelines are this far apart, far beyond any step count added on resume.
-PIPELINE_SEED_STRIDE = 1 << 32
 # Errors a collective op raises when a peer worker died or restarted; TensorFlow says: restart to recover.
 PEER_LOST_ERRORS = (
     tf.errors.UnavailableError,
@@ -144,54 +140,6 @@ def _first_line(error: Exception, limit: int = 160) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-def scale_loss(loss: tf.Tensor) -> tf.Tensor:
-    """Per-replica mean loss -> this replica's share of the global-batch mean (gradients are SUM-all-reduced).
-
-    Same as Keras' own `scale_loss_for_distribution` and as `tf.nn.compute_average_loss` with equal shards,
-    which `Distribution.check_batch_size` guarantees. A no-op on one replica.
-    """
-    replicas = tf.distribute.get_strategy().num_replicas_in_sync
-    return loss if replicas == 1 else loss / tf.cast(replicas, loss.dtype)
-
-
-def step_logs(logs: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
-    """A `train_step`'s per-replica means -> global-batch means, in a shape Keras can reduce over replicas.
-
-    The mean over replicas is taken here because Keras reports replica 0's values under TPUStrategy. And Keras
-    3.15 reduces multi-worker step outputs with `strategy.reduce("MEAN", value, axis=0)`, which fails on scalars
-    (tensorflow/tensorflow#72388); with a length-1 axis it gives back the scalar.
-    """
-    context = tf.distribute.get_replica_context()
-    if context is None or context.num_replicas_in_sync == 1:
-        return logs
-    logs = context.all_reduce(tf.distribute.ReduceOp.MEAN, logs)
-    if not _keras_reduces_along_axis(tf.distribute.get_strategy()):
-        return logs
-    return {name: tf.reshape(value, [1]) for name, value in logs.items()}
-
-
-def _keras_reduces_along_axis(strategy: tf.distribute.Strategy) -> bool:
-    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-        return False
-    spec = strategy.cluster_resolver.cluster_spec().as_dict()
-    return sum(len(spec.get(job, [])) for job in ("chief", "worker")) > 1
-
-
-class PrebuiltFit:
-    """keras.Model mixin: `fit` skips Keras' symbolic build once the optimizer is built.
-
-    A `train_step` that needs nothing but the optimizer and the layers it calls has nothing to build symbolically,
-    but under any strategy Keras 3.15 first pulls a batch for it from a throwaway iterator (so training would start
-    on the dataset's second shuffle) and reduces that batch with `strategy.reduce`, which fails for dict batches
-    under MultiWorkerMirroredStrategy (keras-team/keras#20329).
-    """
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        if self.optimizer is not None and self.optimizer.built:
-            return
-        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
-
-
 # ---------------------------------------------------------------------------
 # strategy selection
 
@@ -286,33 +234,3 @@ def _tpu(address: str | None) -> Distribution:
             f"distribute.strategy tpu: no TPU at {address or '(environment)'}: {_first_line(exc)}"
         ) from None
     return Distribution(tf.distribute.TPUStrategy(resolver), "tpu")
-
-
-# ---------------------------------------------------------------------------
-# input sharding
-
-
-def shard_files(
-    paths: list[T], context: tf.distribute.InputContext | None, seed: int, what: str
-) -> tuple[list[T], int, tuple[int, int] | None]:
-    """Which files and seed this input pipeline uses, and the (count, index) element shard if files are too few.
-
-    By files when there are at least as many as input pipelines (workers): disjoint file sets, each worker its own
-    shuffle seed. Otherwise by data, with a warning: every worker reads every file in the same order and keeps every
-    n-th element before decoding it, so the workers still see disjoint examples.
-    """
-    if context is None or context.num_input_pipelines == 1:
-        return paths, seed, None
-    count, index = context.num_input_pipelines, context.input_pipeline_id
-    if len(paths) >= count:
-        return paths[index::count], seed + PIPELINE_SEED_STRIDE * index, None
-    print(
-        f"warning: {what}: {len(paths)} file(s) for {count} workers; sharding by data "
-        f"(every worker walks the same shuffled file stream and decodes every {count}th image)",
-        file=sys.stderr,
-    )
-    return paths, seed, (count, index)
-
-
-def per_replica_batch(context: tf.distribute.InputContext | None, global_batch: int) -> int:
-    return global_batch if context is None else context.get_per_replica_batch_size(global_batch)

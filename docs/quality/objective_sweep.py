@@ -16,10 +16,12 @@ import json
 import sys
 from pathlib import Path
 
-from adain.quality.metrics import Metrics, evaluate_method, load_set, markdown_table, tradeoff_plot
-from adain.quality.gatys import Gatys, GatysSettings, settings_dict
 from adain.media.images import contact_sheet, save_image
-from adain.nn.model import CONTENT_LAYER, STYLE_LAYERS
+from adain.nn.layout import CONTENT_LAYER, STYLE_LAYERS
+from adain.quality.gatys import Gatys
+from adain.quality.gatys_settings import GatysSettings, settings_dict
+from adain.quality.metrics import Metrics, evaluate_method, load_set
+from adain.quality.report import markdown_table, tradeoff_plot
 from adain.weights.normalization import encoder_weights
 
 
@@ -36,24 +38,45 @@ def main() -> int:
     style_names, styles = load_set(args.style, args.size, None, "style")
     metrics = Metrics()
     output = Path(args.output)
-    report: dict = {"metric": metrics.describe(), "content_size": args.size, "style_size": args.size,
-                    "contents": content_names, "styles": style_names, "methods": {}}  # fmt: skip
+    report: dict = {
+        "metric": metrics.describe(),
+        "content_size": args.size,
+        "style_size": args.size,
+        "contents": content_names,
+        "styles": style_names,
+        "methods": {},
+    }
     for run in args.runs:
         normalization, weight = run.split(":")
         # The training loss sums the four style layers; GatysSettings normalises layer weights to sum 1.
         settings = GatysSettings(
-            iterations=args.iterations, content_layer=CONTENT_LAYER, style_layers=STYLE_LAYERS,
-            style_statistic="mean_std", content_target="adain", style_weight=len(STYLE_LAYERS) * float(weight),
+            iterations=args.iterations,
+            content_layer=CONTENT_LAYER,
+            style_layers=STYLE_LAYERS,
+            style_statistic="mean_std",
+            content_target="adain",
+            style_weight=len(STYLE_LAYERS) * float(weight),
             normalization=normalization,
-        )  # fmt: skip
+        )
         gatys = Gatys(encoder_weights(None, normalization), settings)
         label = f"objective_{normalization}_w{weight}"
         print(f"{label}: {len(contents)} x {len(styles)} pairs", file=sys.stderr)
-        summary, rows = evaluate_method(lambda c, s, g=gatys: g.stylize(c, s, progress=False).image, metrics, contents,
-                                        styles, content_names, style_names, output / label, warmup=False)  # fmt: skip
-        report["methods"][label] = {"method": "objective", "settings": settings_dict(settings),
-                                    "trained_with": {"vgg_normalization": normalization, "style_weight": float(weight)},
-                                    **summary}  # fmt: skip
+        summary, rows = evaluate_method(
+            lambda c, s, g=gatys: g.stylize(c, s, progress=False).image,
+            metrics,
+            contents,
+            styles,
+            content_names,
+            style_names,
+            output / label,
+            warmup=False,
+        )
+        report["methods"][label] = {
+            "method": "objective",
+            "settings": settings_dict(settings),
+            "trained_with": {"vgg_normalization": normalization, "style_weight": float(weight)},
+            **summary,
+        }
         save_image(contact_sheet(contents, styles, rows), output / f"sheet_{label}.jpg")
     (output / "report.json").write_text(json.dumps(report, indent=2))
     (output / "report.md").write_text(markdown_table(report))

@@ -13,7 +13,7 @@ from typing import BinaryIO
 
 import tensorflow_datasets as tfds
 
-from adain.media.images import IMAGE_EXTENSIONS
+from adain.media.folder import IMAGE_EXTENSIONS, list_image_files
 
 HOMEPAGE = "https://www.kaggle.com/c/painter-by-numbers/data"
 SPLITS = {"train": "train", "test": "test"}  # split -> archive stem (train.zip) or folder name (train/)
@@ -87,8 +87,6 @@ The archives may also be extracted there (train/, test/ folders). Only images ar
 
 
 def _iter_folder(folder: str) -> Iterator[tuple[str, BinaryIO]]:
-    from adain.media.folder import list_image_files
-
     for path in list_image_files(folder):
         with open(path, "rb") as file:
             yield os.path.relpath(path, folder), file

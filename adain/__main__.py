@@ -1,0 +1,5 @@
+"""`python -m adain COMMAND ...`: the same as the `adain` command."""
+
+from adain.cli import main
+
+main()

@@ -1,0 +1,73 @@
+"""adain export: a trained run as a SavedModel (TF Serving) or a TFLite file (adain.inference.export)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from adain.cli.common import ArgumentParser, import_quietly
+from adain.errors import UserError
+
+FORMATS = ("saved_model", "tflite")
+DESCRIPTION = """Export a trained run for serving: `adain export --checkpoint RUN_DIR --format saved_model|tflite --output PATH`.
+
+SavedModel (TF Serving, `tf.saved_model.load`), signature `serving_default`:
+    content  uint8 [H, W, 3] or [N, H, W, 3]   (any H and W)
+    style    uint8 [h, w, 3] or [1 or N, h, w, 3]
+    alpha    float32 scalar, content-style trade-off (clipped to [0, 1])
+    -> {"stylized": uint8 with the content's shape}
+TFLite (mobile): the same computation for one image, content [H, W, 3] and style [h, w, 3]
+uint8 (resize the interpreter's inputs to the image sizes), alpha float32 -> stylized [H, W, 3];
+`--float16` stores the weights as float16 (half the file, slightly different pixels).
+
+The graph is the Python API's (`adain.inference.stylizer.Stylizer`): same padding, AdaIN and rounding."""
+
+EXAMPLES = """examples:
+  adain export --checkpoint checkpoints/demo --format saved_model --output exported/adain/1
+  adain export --checkpoint checkpoints/demo --format tflite --output adain.tflite --float16"""
+
+
+def check_output(output: Path, fmt: str) -> None:
+    """Before loading anything: the output's folder must be writable, and we only ever replace our own kind of file."""
+    parent = output.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write {output}: {parent} is not a writable directory")
+    if fmt == "saved_model" and output.exists():
+        if not output.is_dir() or (any(output.iterdir()) and not (output / "saved_model.pb").is_file()):
+            raise UserError(f"cannot write {output}: it exists and is not a SavedModel directory")
+    if fmt == "tflite" and output.is_dir():
+        raise UserError(f"cannot write {output}: it is a directory")
+
+
+def build_parser(prog: str = "adain export") -> ArgumentParser:
+    parser = ArgumentParser(prog=prog, description=DESCRIPTION, epilog=EXAMPLES)
+    parser.add_argument("--checkpoint", required=True, help="run directory from train.py (or a decoder .keras file)")
+    parser.add_argument("--format", required=True, choices=FORMATS, help="saved_model (TF Serving) or tflite")
+    parser.add_argument("--output", required=True, help="SavedModel directory or .tflite file to write")
+    parser.add_argument("--float16", action="store_true", help="tflite: store weights as float16")
+    parser.add_argument("--vgg-weights", help="VGG-19 weights file (default: as the run was trained)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not Path(args.checkpoint).exists():
+        raise UserError(f"checkpoint not found: {args.checkpoint}")
+    if args.float16 and args.format != "tflite":
+        raise UserError("--float16 applies to --format tflite only")
+    output = Path(args.output)
+    check_output(output, args.format)
+
+    export = import_quietly("adain.inference.export")
+    stylizer = export.Stylizer.from_checkpoint(args.checkpoint, args.vgg_weights)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if args.format == "saved_model":
+        export.export_saved_model(stylizer, output)
+    else:
+        export.export_tflite(stylizer, output, args.float16)
+    print(f"wrote {output}", file=sys.stderr)
+    return 0

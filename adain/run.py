@@ -1,0 +1,125 @@
+"""A run directory, the one place that knows its layout: what train writes, what stylize, export and evaluate read.
+
+    RUN_DIR/config.yaml          the resolved config the run was trained with
+    RUN_DIR/decoder.keras        the final decoder (float32), for inference
+    RUN_DIR/checkpoints/         tf.train.Checkpoint(decoder=..., optimizer=...): resume and fine-tuning
+    RUN_DIR/logs/                TensorBoard events (and eval.jsonl)
+    RUN_DIR/skipped_files.tsv    unreadable training images found so far
+
+The network a run is (encoder and decoder) follows from its config's model section, so this module
+also builds them: a decoder is always read together with the config it was trained with.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+import yaml
+
+from adain.config import ModelConfig, model_config_from_dict
+from adain.errors import UserError
+from adain.media.files import atomic_path
+from adain.nn.decoder import build_decoder
+from adain.nn.vgg import adain_encoder_layers, build_vgg19_encoder
+from adain.weights.normalization import decoder_input_scale, encoder_weights
+
+DECODER_FILE = "decoder.keras"
+CONFIG_FILE = "config.yaml"
+CHECKPOINT_DIR = "checkpoints"
+LOG_DIR = "logs"
+SKIPPED_FILE = "skipped_files.tsv"  # unreadable images found so far: path TAB reason
+
+
+def run_directory(path: str | os.PathLike) -> Path:
+    """The run a path belongs to: the directory itself, or the folder of a decoder .keras file in it."""
+    path = Path(path)
+    return path.parent if path.is_file() else path
+
+
+def read_run_config(path: str | os.PathLike) -> dict:
+    """The run's config.yaml as saved (a plain dict; {} when the run has none)."""
+    config_file = run_directory(path) / CONFIG_FILE
+    if not config_file.is_file():
+        return {}
+    return yaml.safe_load(config_file.read_text()) or {}
+
+
+def run_model_config(path: str | os.PathLike) -> ModelConfig:
+    """The model section a run (directory or its decoder .keras file) was trained with; defaults without config.yaml."""
+    return model_config_from_dict(read_run_config(path).get("model") or {})
+
+
+def build_configured_encoder(
+    model: ModelConfig, vgg_weights: str | None = None, verbose: bool = False, dtype: str | None = None
+) -> tuple[keras.Model, list[int]]:
+    """The encoder a config asks for (weights, normalisation, layers) and the indices of its style outputs."""
+    weights = encoder_weights(vgg_weights or model.vgg_weights, model.vgg_normalization, verbose=verbose)
+    outputs, style_indices = adain_encoder_layers(model.style_layers, model.content_layer)
+    return build_vgg19_encoder(weights, outputs, dtype=dtype), style_indices
+
+
+def build_configured_decoder(model: ModelConfig, dtype: str | None = None) -> keras.Sequential:
+    """The decoder a config asks for: its content layer, and the input scale its VGG normalisation needs."""
+    return build_decoder(content_layer=model.content_layer, dtype=dtype, input_scale=decoder_input_scale(model))
+
+
+def make_checkpoint(decoder: keras.Model, optimizer: keras.optimizers.Optimizer | None = None) -> tf.train.Checkpoint:
+    """The checkpoint's object graph; its names (decoder, optimizer) are the format of every saved run."""
+    if optimizer is None:
+        return tf.train.Checkpoint(decoder=decoder)
+    return tf.train.Checkpoint(decoder=decoder, optimizer=optimizer)
+
+
+def latest_checkpoint(run_dir: str | os.PathLike) -> str | None:
+    return tf.train.latest_checkpoint(str(Path(run_dir) / CHECKPOINT_DIR))
+
+
+def load_decoder(path: str | os.PathLike) -> keras.Model:
+    """The trained decoder of a run: a decoder .keras file, else the run's `decoder.keras`, else its latest checkpoint."""
+    path = Path(path)
+    if path.is_file() and path.suffix == ".keras":
+        return keras.saving.load_model(path, compile=False)
+    if not path.is_dir():
+        raise UserError(f"checkpoint not found: {path}")
+    if (path / DECODER_FILE).is_file():
+        return keras.saving.load_model(path / DECODER_FILE, compile=False)
+    latest = latest_checkpoint(path)
+    if latest is None:
+        raise UserError(f"no trained decoder in {path} (expected {DECODER_FILE} or {CHECKPOINT_DIR}/)")
+    decoder = build_configured_decoder(run_model_config(path))
+    make_checkpoint(decoder).restore(latest).expect_partial()
+    return decoder
+
+
+def save_decoder(decoder: keras.Model, run_dir: str | os.PathLike, model: ModelConfig) -> Path:
+    """Save for inference, atomically (a kill never leaves a broken file).
+
+    Always saved as float32, whatever precision trained it: inference picks its own.
+    """
+    final = Path(run_dir) / DECODER_FILE
+    if any(layer.compute_dtype != "float32" for layer in decoder.layers):
+        float32 = build_configured_decoder(model, dtype="float32")
+        float32.set_weights(decoder.get_weights())
+        decoder = float32
+    with atomic_path(final, suffix=".keras") as tmp:  # Keras picks the format by extension
+        decoder.save(tmp)
+    return final
+
+
+def init_decoder_from(decoder: keras.Model, source: str | os.PathLike, model: ModelConfig) -> None:
+    """Start `decoder` from another run's decoder (fine-tuning), also across a change of VGG normalisation.
+
+    `model` is this run's config. Decoders start with `decoder_input_scale`, so the same weights make the
+    same images whichever normalisation each run used: the trainable weights are copied as they are.
+    """
+    source = Path(source)
+    source_model = run_model_config(source) if (run_directory(source) / CONFIG_FILE).is_file() else model
+    if source_model.content_layer != model.content_layer:
+        raise UserError(
+            f"train.init_from: {source} decodes {source_model.content_layer}, this run {model.content_layer}"
+        )
+    decoder.set_weights([np.asarray(w) for w in load_decoder(source).get_weights()])
