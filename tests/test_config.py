@@ -1,7 +1,7 @@
 """Config: typed, validated, overridable; bad input is a one-line UserError."""
 
 import pytest
-from conftest import REPO
+from support import REPO
 
 from adain.config import Config, load_config
 from adain.errors import UserError

@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from conftest import run_script
 from PIL import Image
+from support import run_script
 
 
 def infer(run, *args):
@@ -12,6 +12,7 @@ def infer(run, *args):
     return result
 
 
+@pytest.mark.slow
 def test_infer_writes_image_of_content_size(tiny_run, shared_data, tmp_path):
     content = shared_data / "content" / "cornell.jpg"  # 729 x 512
     out = tmp_path / "out.png"
@@ -33,6 +34,7 @@ def test_infer_writes_image_of_content_size(tiny_run, shared_data, tmp_path):
     assert Image.open(out).size == (144, 101)  # smaller side 101, neither side a multiple of 8
 
 
+@pytest.mark.slow
 def test_directory_by_directory_with_an_alpha_sweep_and_grid(tiny_run, shared_data, tmp_path):
     contents, styles = tmp_path / "contents", tmp_path / "styles"
     for folder, names, source in (
@@ -73,6 +75,7 @@ def test_directory_by_directory_with_an_alpha_sweep_and_grid(tiny_run, shared_da
     assert Image.open(tmp_path / "grid.jpg").size[0] > 6 * 48
 
 
+@pytest.mark.slow
 def test_blend_mask_preserve_color_and_crop(tiny_run, shared_data, tmp_path):
     content = shared_data / "content" / "cornell.jpg"  # 729 x 512
     styles = [shared_data / "style" / "en_campo_gris.jpg", shared_data / "style" / "impronte_d_artista.jpg"]
@@ -123,6 +126,7 @@ def make_clip(source, target, frames: int, width: int, height: int) -> None:
     )
 
 
+@pytest.mark.slow
 def test_video_keeps_frame_count_size_and_rate(tiny_run, shared_data, tmp_path):
     from adain.media.video import probe
 
@@ -180,6 +184,7 @@ BAD_INPUT = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, message", BAD_INPUT)
 def test_bad_input_exits_2_with_one_line(tiny_run, shared_data, tmp_path, args, message):
     (tmp_path / "file").write_text("a file, not a directory")
@@ -201,6 +206,7 @@ def test_bad_input_exits_2_with_one_line(tiny_run, shared_data, tmp_path, args, 
     assert set(tmp_path.rglob("*")) == before  # nothing written
 
 
+@pytest.mark.slow
 def test_unreadable_image_exits_2(tiny_run, shared_data, tmp_path):
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8 not really a jpeg")

@@ -5,13 +5,15 @@ import subprocess
 import sys
 import time
 
-from conftest import REPO, event_steps, run_script, write_small_config
+import pytest
+from support import REPO, event_steps, run_script, write_small_config
 
 
 def checkpoint_steps(run_dir):
     return sorted(int(p.name.split("-")[1].split(".")[0]) for p in (run_dir / "checkpoints").glob("ckpt-*.index"))
 
 
+@pytest.mark.slow
 def test_train_writes_checkpoints_and_scalars_then_resumes(tmp_path, shared_data):
     run_dir = tmp_path / "run"
     config = write_small_config(tmp_path / "c.yaml", run_dir, shared_data / "content", shared_data / "style", steps=4)
@@ -35,6 +37,7 @@ def test_train_writes_checkpoints_and_scalars_then_resumes(tmp_path, shared_data
     assert checkpoint_steps(run_dir)[-1] == 7
 
 
+@pytest.mark.slow
 def test_sigkill_mid_training_resumes_cleanly(tmp_path, shared_data):
     run_dir = tmp_path / "run"
     config = write_small_config(
@@ -60,6 +63,7 @@ def test_sigkill_mid_training_resumes_cleanly(tmp_path, shared_data):
     assert checkpoint_steps(run_dir)[-1] == saved[-1] + 2
 
 
+@pytest.mark.slow
 def test_bad_config_exits_2_with_one_line(tmp_path):
     result = run_script("train.py", "--config", str(REPO / "configs" / "demo.yaml"), "--set", "train.batch_size=-1")
     assert result.returncode == 2

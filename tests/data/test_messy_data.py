@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_script, write_small_config
 from PIL import Image, ImageDraw
+from support import run_script, write_small_config
 
 LOAD, CROP = 48, 32
 
@@ -172,8 +172,8 @@ def test_huge_jpeg_is_decoded_at_reduced_scale(messy_tree):
 
 def test_pipeline_skips_and_counts_exactly_the_bad_files(messy_tree):
     from adain.config import SourceConfig
-    from adain.data.pipeline import FolderImages, display_name, random_crops
     from adain.data.decoding import SkippedFiles
+    from adain.data.pipeline import FolderImages, display_name, random_crops
 
     root, good, bad = messy_tree
     skipped = SkippedFiles(verbose=False)
@@ -191,8 +191,8 @@ def test_pipeline_skips_and_counts_exactly_the_bad_files(messy_tree):
 def test_skipped_list_survives_a_restart(tmp_path, messy_tree):
     """What train.py keeps in RUN_DIR/skipped_files.tsv: a resumed run keeps the count and retries nothing."""
     from adain.config import SourceConfig
-    from adain.data.pipeline import FolderImages, random_crops
     from adain.data.decoding import SkippedFiles
+    from adain.data.pipeline import FolderImages, random_crops
 
     class Recording(SkippedFiles):
         added: list[str] = []
@@ -248,9 +248,10 @@ def skipped_scalars(log_dir: Path) -> list[tuple[int, float]]:
     return values
 
 
+@pytest.mark.slow
 def test_train_py_on_the_messy_tree(tmp_path, messy_tree):
-    from adain.data.pipeline import display_name
     from adain.data.decoding import SkippedFiles
+    from adain.data.pipeline import display_name
 
     root, good, bad = messy_tree
     run_dir = tmp_path / "run"

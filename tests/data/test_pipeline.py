@@ -24,8 +24,8 @@ def small_config(shared_data, *overrides: str):
 
 
 def first_batches(config, seed=None, count=2):
-    from adain.data.pipeline import training_dataset
     from adain.data.decoding import SkippedFiles
+    from adain.data.pipeline import training_dataset
 
     dataset = training_dataset(config, seed=seed, skipped=SkippedFiles(verbose=False))
     return [{key: value.numpy() for key, value in batch.items()} for batch in dataset.take(count)]

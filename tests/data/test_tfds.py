@@ -7,8 +7,8 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import REPO
 from PIL import Image
+from support import REPO
 
 tfds = pytest.importorskip("tensorflow_datasets")
 
@@ -30,8 +30,8 @@ def config_with(content: str, style: str, *overrides: str):
 
 
 def batches(config, seed=None, count=3, skipped=None):
-    from adain.data.pipeline import training_dataset
     from adain.data.decoding import SkippedFiles
+    from adain.data.pipeline import training_dataset
 
     skipped = SkippedFiles(verbose=False) if skipped is None else skipped
     dataset = training_dataset(config, seed=seed, skipped=skipped)
@@ -96,14 +96,14 @@ def test_unprepared_dataset_is_one_line_saying_how_to_prepare(tmp_path, shared_d
     message = str(error.value)
     assert "\n" not in message
     assert f"coco/2017 is not prepared in {tmp_path}" in message
-    assert f"python -m adain.datasets.prepare coco/2017 --data-dir {tmp_path}" in message
+    assert f"adain prepare coco/2017 --data-dir {tmp_path}" in message
     assert "data.content.download: true" in message
     with pytest.raises(UserError, match="unknown TFDS dataset 'no_such_dataset'"):
         batches(config_with(f"{{source: tfds, name: no_such_dataset, data_dir: {tmp_path}}}", style))
     with pytest.raises(UserError) as manual:
         batches(config_with(f"{{source: tfds, name: wikiart, data_dir: {tmp_path}, download: true}}", style))
     assert "\n" not in str(manual.value) and "painter-by-numbers" in str(manual.value)
-    assert "python -m adain.datasets.prepare wikiart --manual-dir DIR" in str(manual.value)
+    assert "adain prepare wikiart --manual-dir DIR" in str(manual.value)
 
 
 def painter_by_numbers_zip(path, shared_data) -> list[str]:
@@ -157,10 +157,11 @@ def run_prepare(*args: str):
     import sys
 
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
-    command = [sys.executable, "-m", "adain.datasets.prepare", *args]
+    command = [sys.executable, "-m", "adain", "prepare", *args]
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_prepare_command_builds_wikiart(tmp_path, shared_data):
     painter_by_numbers_zip(tmp_path / "train.zip", shared_data)
     result = run_prepare("wikiart", "--manual-dir", str(tmp_path), "--data-dir", str(tmp_path / "tfds"))

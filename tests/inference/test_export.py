@@ -1,4 +1,4 @@
-"""python -m adain.export: SavedModel and TFLite, reloaded in a fresh process, against the Keras model's pixels."""
+"""adain export: SavedModel and TFLite, reloaded in a fresh process, against the Keras model's pixels."""
 
 import os
 import subprocess
@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import REPO
+from support import REPO
 
 from adain.inference.stylizer import Stylizer
 
@@ -30,7 +30,7 @@ np.savez(sys.argv[5], **{k: np.asarray(v) for k, v in results.items()})
 def run_export(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
     return subprocess.run(
-        [sys.executable, "-m", "adain.export", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "adain", "export", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
     )
 
 
@@ -50,6 +50,7 @@ def exported(tiny_run, tmp_path_factory):
     }
 
 
+@pytest.mark.slow
 def test_exports_reloaded_in_a_fresh_process_give_the_keras_pixels(tiny_run, shared_data, exported, tmp_path):
     stylizer = Stylizer.from_checkpoint(tiny_run)
     content = stylizer.prepare(shared_data / "content" / "cornell.jpg", 61).numpy().round().astype(np.uint8)
@@ -91,12 +92,14 @@ def test_exports_reloaded_in_a_fresh_process_give_the_keras_pixels(tiny_run, sha
     assert diffs["tflite_float16"] <= 8, diffs  # weights rounded to float16
 
 
+@pytest.mark.slow
 def test_export_sizes(exported):
     size = sum(p.stat().st_size for p in exported["saved_model"].rglob("*") if p.is_file())
     assert 25e6 < size < 35e6  # encoder to relu4_1 + decoder, ~7M float32 weights, each stored once
     assert exported["tflite_float16"].stat().st_size < 0.6 * exported["tflite"].stat().st_size
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -11,14 +11,13 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from adain.nn import losses
-from adain.inference.color import REGULARIZER, color_statistics, match_color
-from adain.inference.controls import blended_target, masked_target, style_statistics
 from adain.errors import UserError
-from adain.media.images import to_uint8
-from adain.nn.layers import adaptive_instance_norm
-from adain.nn.model import pad_to_multiple
+from adain.inference.color import REGULARIZER, color_statistics, match_color
+from adain.inference.controls import blended_target, masked_target
 from adain.inference.stylizer import Stylizer
+from adain.media.images import to_uint8
+from adain.nn import losses
+from adain.nn.ops import adaptive_instance_norm, feature_statistics, pad_to_multiple
 
 SIZE = 64  # content's smaller side: odd widths follow from the photos' aspect ratios
 
@@ -60,9 +59,7 @@ def test_alpha_sweep_moves_monotonically_from_reconstruction_to_full_style(styli
     alphas = [0.0, 0.25, 0.5, 0.75, 1.0]
     content = stylizer.prepare(images["content"], SIZE)[None]
     for style in ("dark", "orange", "mondrian"):
-        outputs = [
-            o[0] for o in stylizer.stylize_batch(content, stylizer.style_statistics([images[style]], SIZE), alphas)
-        ]
+        outputs = [o[0] for o in stylizer.stylize_batch(content, stylizer.encode_styles([images[style]], SIZE), alphas)]
         features = [vgg(stylizer, o) for o in outputs]
         # style loss (feature statistics) to the full-strength output: every alpha > 0 is closer than the
         # reconstruction, and the upper half of the sweep falls monotonically. (Between alpha 0 and 0.25 a 2-step
@@ -103,7 +100,7 @@ def test_interpolated_target_is_the_weighted_sum_of_adain_targets(stylizer, imag
     content = stylizer.encode(stylizer.prepare(images["content"], SIZE)[None])
     styles = [stylizer.encode(stylizer.prepare(images[name], SIZE)[None]) for name in ("dark", "orange", "blues")]
     weights = np.array([0.2, 0.5, 0.3], np.float32)
-    stats = [style_statistics(s) for s in styles]
+    stats = [feature_statistics(s) for s in styles]
     mean = tf.stack([m[0] for m, _ in stats])[None]
     std = tf.stack([s[0] for _, s in stats])[None]
     target = blended_target(content, mean, std, tf.constant(weights), tf.constant(1.0))
@@ -119,7 +116,7 @@ def test_masked_target_is_adain_within_each_region(stylizer, images):
     left = np.zeros(content.shape[1:3], bool)
     left[:, :5] = True
     regions = np.stack([left, ~left], axis=-1).astype(np.float32)[None]
-    stats = [style_statistics(s) for s in styles]
+    stats = [feature_statistics(s) for s in styles]
     mean = tf.stack([m[0] for m, _ in stats])[None]
     std = tf.stack([s[0] for _, s in stats])[None]
     target = masked_target(content, mean, std, tf.constant(regions), tf.constant(1.0)).numpy()[0]
@@ -222,7 +219,7 @@ def test_sizes_crop_and_batches(stylizer, images, shared_data):
             for n in ("cornell.jpg", "sailboat.jpg", "modern.jpg")
         ]
     )
-    styles = stylizer.style_statistics([images["dark"]], 40)
+    styles = stylizer.encode_styles([images["dark"]], 40)
     batch = stylizer.stylize_batch(contents, styles, [0.5])[0]
     for image, output in zip(contents, batch, strict=True):
         single = stylizer.stylize_batch(image[None], styles, [0.5])[0][0]

@@ -3,16 +3,17 @@
 import keras
 import numpy as np
 import pytest
-from conftest import run_script
 from PIL import Image
+from support import run_script
 
 from adain.errors import UserError
-from adain.media.images import load_image
-from adain.nn.layers import channel_mean_std
-from adain.nn.model import AdaINModel, build_decoder
-from adain.preprocess import resize_smaller_side
 from adain.inference.stylizer import Stylizer
 from adain.inference.tiling import blend_weights, check_tiling, plan_spans
+from adain.media.images import load_image
+from adain.nn.decoder import build_decoder
+from adain.nn.model import AdaINModel
+from adain.nn.ops import channel_mean_std
+from adain.preprocess import resize_smaller_side
 
 
 @pytest.mark.parametrize("length", [40, 256, 257, 300, 1000, 1031, 6000])
@@ -97,6 +98,7 @@ def test_statistics_accumulated_over_tiles_equal_the_whole_image(setup):
     np.testing.assert_allclose(std, whole_std, rtol=2e-3, atol=1e-2)
 
 
+@pytest.mark.slow
 def test_infer_tile_flag_gives_the_untiled_image(setup, shared_data, tmp_path):
     stylizer, content, _, _ = setup
     stylizer.model.decoder.save(tmp_path / "decoder.keras")

@@ -5,15 +5,16 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import REPO
+from profiling import profile_ops
+from support import REPO
 
 from adain.config import load_config
-from adain.nn.model import AdaINModel, build_decoder
-from adain.training.precision import resolve_precision
-from profiling import profile_ops
 from adain.inference.stylizer import Stylizer
 from adain.inference.tiling import TiledStylizer
+from adain.nn.decoder import build_decoder
+from adain.nn.model import AdaINModel
 from adain.training.loop import build_model
+from adain.training.precision import resolve_precision
 
 HOST_OPS = {"PyFunc", "EagerPyFunc", "PyFuncStateless", "_Send", "_Recv"}
 
@@ -119,7 +120,7 @@ def test_precision_switch_is_validated(shared_data):
 
 @pytest.mark.parametrize("precision", ["mixed_float16", "mixed_bfloat16"])
 def test_precision_and_xla_switches(shared_data, tmp_path, precision):
-    from adain.training.loop import save_decoder
+    from adain.run import save_decoder
 
     config = small_config(shared_data, f"train.mixed_precision={precision}", "train.jit_compile=true")
     keras.utils.set_random_seed(0)

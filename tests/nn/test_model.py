@@ -6,8 +6,10 @@ import pytest
 import tensorflow as tf
 
 from adain.nn import losses
-from adain.nn.layers import AdaIN, ChannelScale, ReflectionConv2D, channel_mean_std
-from adain.nn.model import AdaINModel, build_decoder
+from adain.nn.decoder import build_decoder, transpose_encoder_into
+from adain.nn.layers import AdaIN, ChannelScale, ReflectionConv2D
+from adain.nn.model import AdaINModel
+from adain.nn.ops import channel_mean_std
 
 
 def test_adain_output_has_style_statistics():
@@ -94,9 +96,8 @@ def test_one_training_step_lowers_the_loss_on_real_images(encoder, shared_data):
 def test_encoder_transpose_init_starts_the_decoder_from_the_contents_structure(vgg_weights, encoder, shared_data):
     """model.decoder_init=encoder_transpose: untrained, the decoder already inverts relu4_1 far better than noise."""
     from adain.media.images import load_image
-    from adain.nn.model import transpose_encoder_into
-    from adain.weights.normalization import scale_images
     from adain.preprocess import center_crop, resize_smaller_side
+    from adain.weights.normalization import scale_images
 
     image = center_crop(resize_smaller_side(load_image(shared_data / "content" / "flowers.jpg"), 128), 128)[None]
     calibration = scale_images(128)  # what train.py calibrates on
@@ -117,3 +118,18 @@ def test_encoder_transpose_init_starts_the_decoder_from_the_contents_structure(v
     assert scores["encoder_transpose"][0] < 0.6 * scores["random"][0], scores
     assert scores["encoder_transpose"][1] > max(0.2, 2 * scores["random"][1]), scores
     assert 60 < scores["encoder_transpose"][2] < 180, scores
+
+
+def test_model_config_round_trip_rebuilds_the_same_network(encoder):
+    decoder = build_decoder()
+    model = AdaINModel(encoder, decoder, style_weight=3.0, tv_weight=0.5, style_indices=[0, 3], invert_steps=7)
+    config = model.get_config()
+    assert (config["style_weight"], config["style_indices"], config["invert_steps"]) == (3.0, [0, 3], 7)
+    rebuilt = AdaINModel.from_config(config)
+    assert [layer.name for layer in rebuilt.decoder.layers] == [layer.name for layer in decoder.layers]
+    rebuilt.encoder.set_weights(encoder.get_weights())  # a config is the architecture; weights travel apart
+    rebuilt.decoder.set_weights(decoder.get_weights())
+    assert not rebuilt.encoder.trainable
+    images = {"content": np.random.default_rng(0).uniform(0, 255, (1, 32, 40, 3)).astype("float32")}
+    images["style"] = images["content"][:, ::-1]
+    np.testing.assert_allclose(rebuilt(images).numpy(), model(images).numpy(), rtol=1e-5, atol=1e-3)

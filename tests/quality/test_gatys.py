@@ -2,13 +2,14 @@
 
 import numpy as np
 import pytest
-from conftest import run_script
 from PIL import Image
+from support import run_script
 
-from adain.quality.gatys import Gatys, GatysSettings, gram_matrix
 from adain.media.images import load_image
-from adain.weights.normalization import encoder_weights
 from adain.preprocess import center_crop, resize_smaller_side
+from adain.quality.gatys import Gatys, gram_matrix
+from adain.quality.gatys_settings import GatysSettings
+from adain.weights.normalization import encoder_weights
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +75,7 @@ def test_the_adain_objective_can_be_optimised_per_image(normalised_weights, shar
     assert result.final["total"] < 0.5 * result.initial["total"]
 
 
+@pytest.mark.slow
 def test_infer_method_gatys_writes_content_sized_images(shared_data, tmp_path):
     content = shared_data / "content" / "flowers.jpg"
     out = tmp_path / "out.png"
@@ -102,6 +104,7 @@ def test_infer_method_gatys_writes_content_sized_images(shared_data, tmp_path):
     assert (tmp_path / "out_iter00002.png").is_file()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -129,6 +132,7 @@ def test_gatys_bad_input_exits_2(shared_data, tmp_path, args, message):
     assert not (tmp_path / "o.jpg").exists()
 
 
+@pytest.mark.slow
 def test_adain_method_still_needs_a_checkpoint(shared_data, tmp_path):
     result = run_script(
         "infer.py",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO, run_script, write_small_config
+from support import REPO, run_script, write_small_config
 
 # One device's step is Adam: w -= lr * m_hat / (sqrt(v_hat) + eps), about lr per element whatever the gradient's size.
 # Small enough that 3 Adam steps (each moves a weight by up to lr) cannot change the next gradients beyond
@@ -94,6 +94,7 @@ def wait_all(processes: list[subprocess.Popen], timeout: float) -> list[int]:
                 p.wait()
 
 
+@pytest.mark.slow
 def test_mirrored_two_cpu_replicas_matches_one_device(tmp_path, shared_data):
     """Global batch 4 split 2+2 over two replicas trains exactly like batch 4 on one device.
 
@@ -207,6 +208,7 @@ def multi_worker_config(tmp_path: Path, shared_data: Path, **train) -> tuple[Pat
     return write_small_config(tmp_path / "c.yaml", run_dir, shared_data / "content", style, **train), run_dir
 
 
+@pytest.mark.slow
 def test_two_workers_train_and_only_the_chief_writes(tmp_path, shared_data):
     config, run_dir = multi_worker_config(
         tmp_path, shared_data, steps=5, batch_size=2, checkpoint_every=5, log_every=1, image_every=100
@@ -234,6 +236,7 @@ def test_two_workers_train_and_only_the_chief_writes(tmp_path, shared_data):
     assert sorted(event_scalars(run_dir / "logs", "loss/total")) == [1, 2, 3, 4, 5]
 
 
+@pytest.mark.slow
 def test_killed_worker_restarts_and_the_run_completes(tmp_path, shared_data):
     config, run_dir = multi_worker_config(
         tmp_path, shared_data, steps=5, batch_size=2, checkpoint_every=1, log_every=1, image_every=100
@@ -276,9 +279,9 @@ def test_input_sharding_by_files_and_by_data(shared_data, capsys):
     import tensorflow as tf
 
     from adain.config import SourceConfig
-    from adain.data.pipeline import FolderImages, random_crops
     from adain.data.decoding import SkippedFiles
-    from adain.training.distribute import PIPELINE_SEED_STRIDE, shard_files
+    from adain.data.pipeline import FolderImages, random_crops
+    from adain.data.sharding import PIPELINE_SEED_STRIDE, shard_files
 
     def crops(paths, seed, count, shard=None):
         images = FolderImages(SourceConfig(path=str(shared_data / "style")), "data.style")
@@ -311,8 +314,8 @@ def test_input_sharding_by_files_and_by_data(shared_data, capsys):
 
 def test_auto_strategy_and_tf_config_errors(tmp_path, monkeypatch, shared_data):
     from adain.config import from_dict
-    from adain.training.distribute import make_distribution, resolve_kind
     from adain.errors import UserError
+    from adain.training.distribute import make_distribution, resolve_kind
 
     def config(**distribute):
         data = {"content": {"path": str(shared_data / "content")}, "style": {"path": str(shared_data / "style")}}
@@ -334,6 +337,7 @@ def test_auto_strategy_and_tf_config_errors(tmp_path, monkeypatch, shared_data):
         make_distribution(config(strategy="multi_worker"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from adain.weights import normalization as norm
 from adain.config import load_config
 from adain.errors import UserError
 from adain.media.images import load_image
-from adain.nn.model import build_vgg19_encoder
+from adain.nn.vgg import build_vgg19_encoder
 from adain.preprocess import center_crop, resize_smaller_side
+from adain.weights import normalization as norm
 
 LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block4_conv2", "block5_conv1")
 
@@ -17,7 +17,7 @@ def test_normalised_features_are_a_positive_per_channel_rescaling(vgg_weights, s
     image = np.asarray(center_crop(resize_smaller_side(load_image(shared_data / "content" / "cornell.jpg"), 96), 96))
     scales = norm.channel_scales(vgg_weights)
     plain = build_vgg19_encoder(vgg_weights, LAYERS)(image[None])
-    normalised = build_vgg19_encoder(norm.normalize_weights(vgg_weights, scales), LAYERS)(image[None])
+    normalised = build_vgg19_encoder(norm.normalize_vgg_weights(vgg_weights, scales), LAYERS)(image[None])
     for name, a, b in zip(LAYERS, plain, normalised, strict=True):
         a, b = a.numpy().reshape(-1, a.shape[-1]), b.numpy().reshape(-1, b.shape[-1])
         assert ((a > 0) == (b > 0)).mean() > 0.999, name  # the same units fire
@@ -36,7 +36,7 @@ def test_normalised_means_are_one_on_the_measured_images(vgg_weights, shared_dat
     images = [np.asarray(resize_smaller_side(load_image(p), 48)) for p in sorted((shared_data / "style").iterdir())[:2]]
     means = norm.measure_channel_means(vgg_weights, images)
     scales = {name: norm.safe_scales(m) for name, m in means.items()}
-    after = norm.measure_channel_means(norm.normalize_weights(vgg_weights, scales), images)
+    after = norm.measure_channel_means(norm.normalize_vgg_weights(vgg_weights, scales), images)
     for name in LAYERS:
         live = means[name] > norm.DEAD_FRACTION * np.median(means[name])
         np.testing.assert_allclose(after[name][live], 1.0, rtol=2e-3)
@@ -58,7 +58,7 @@ def test_means_are_cached_per_weights(vgg_weights, tmp_path, monkeypatch, shared
 
 
 def test_config_switch_is_validated(tmp_path):
-    from conftest import REPO
+    from support import REPO
 
     config = load_config(REPO / "configs" / "demo.yaml", ["model.vgg_normalization=none", f"run_dir={tmp_path}"])
     assert config.model.vgg_normalization == "none"
@@ -73,7 +73,9 @@ def test_fine_tuning_across_normalisations_keeps_the_decoders_images(vgg_weights
     import keras
 
     from adain.config import Config, save_config
-    from adain.nn.model import AdaINModel, build_configured_decoder, build_configured_encoder, build_decoder
+    from adain.nn.decoder import build_decoder
+    from adain.nn.model import AdaINModel
+    from adain.run import build_configured_decoder, build_configured_encoder, init_decoder_from
 
     source = tmp_path / "source"
     source.mkdir()
@@ -88,7 +90,7 @@ def test_fine_tuning_across_normalisations_keeps_the_decoders_images(vgg_weights
         model_config = Config().model
         model_config.vgg_normalization = normalization
         decoder = build_configured_decoder(model_config)
-        norm.init_decoder_from(decoder, source, model_config)
+        init_decoder_from(decoder, source, model_config)
         outputs[normalization] = AdaINModel(build_configured_encoder(model_config)[0], decoder)(inputs).numpy()
     assert np.abs(outputs["none"]).max() > 1.0
     # Same images to half a grey level (float32 noise through VGG, AdaIN and the decoder).

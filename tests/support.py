@@ -1,0 +1,86 @@
+"""Helpers the tests share (importable as `support`: pyproject puts tests/ on the path): paths, real subprocess runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("ADAIN_SHARED", REPO.parent / "shared"))
+SHARED_DATA = SHARED / "data"
+FIXTURES = REPO / "tests" / "fixtures"
+
+
+def require_shared() -> Path:
+    if not SHARED_DATA.is_dir():
+        if os.environ.get("CI"):  # CI always has shared/ beside the clone: a missing one must not pass as skips
+            pytest.fail(f"shared data not found at {SHARED_DATA} (set ADAIN_SHARED)")
+        pytest.skip(f"shared data not found at {SHARED_DATA} (set ADAIN_SHARED)")
+    return SHARED_DATA
+
+
+def command_env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2", **extra}
+
+
+def run_script(script: str, *args: str, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
+    """Run train.py / infer.py as a user would: a real subprocess from the repo root."""
+    return subprocess.run(
+        [sys.executable, str(REPO / script), *args],
+        cwd=REPO,
+        env=command_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,
+    )
+
+
+def run_adain(*args: str, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
+    """Run the `adain` command (as `python -m adain`, the installed script's code) from the repo root."""
+    return subprocess.run(
+        [sys.executable, "-m", "adain", *map(str, args)],
+        cwd=REPO,
+        env=command_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kwargs,
+    )
+
+
+def write_small_config(path: Path, run_dir: Path, content: Path, style: Path, steps: int = 6, **train) -> Path:
+    """A config that trains in seconds: 32x32 crops, batch 2."""
+    import yaml
+
+    config = {
+        "run_dir": str(run_dir),
+        "seed": 0,
+        "data": {
+            "content": {"source": "folder", "path": str(content)},
+            "style": {"source": "folder", "path": str(style)},
+            "load_size": 48,
+            "crop_size": 32,
+            "preview_pairs": 2,
+        },
+        "train": {"batch_size": 2, "steps": steps, "checkpoint_every": 2, "log_every": 1, "image_every": 2, **train},
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def event_steps(log_dir: Path, tag: str) -> list[int]:
+    """Steps at which a scalar tag was written, over every event file in a log directory."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    steps = []
+    for events in sorted(log_dir.glob("events.out.tfevents.*")):
+        accumulator = EventAccumulator(str(events), size_guidance={"tensors": 0})
+        accumulator.Reload()
+        if tag in accumulator.Tags().get("tensors", []):
+            steps += [event.step for event in accumulator.Tensors(tag)]
+    return steps

@@ -1,0 +1,87 @@
+"""The run directory (adain.run): a run saved before the package restructure still loads, trains on and stylizes."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import yaml
+from PIL import Image
+from support import FIXTURES
+
+from adain.config import from_dict
+from adain.errors import UserError
+from adain.inference.stylizer import Stylizer
+from adain.run import (
+    DECODER_FILE,
+    latest_checkpoint,
+    load_decoder,
+    make_checkpoint,
+    read_run_config,
+    run_model_config,
+)
+
+LEGACY = FIXTURES / "legacy_run"
+LEGACY_PICTURE = FIXTURES / "legacy_run_sailboat_mondrian_64.png"
+
+
+def legacy_picture_of(stylizer: Stylizer, shared_data) -> np.ndarray:
+    content, style = shared_data / "content" / "sailboat.jpg", shared_data / "style" / "mondrian.jpg"
+    return stylizer.stylize(content, style, content_size=64, style_size=64).astype(np.int64)
+
+
+@pytest.fixture(scope="module")
+def expected() -> np.ndarray:
+    return np.asarray(Image.open(LEGACY_PICTURE)).astype(np.int64)
+
+
+def test_run_config_is_read_from_the_directory_or_beside_its_decoder_file():
+    model = run_model_config(LEGACY)
+    assert (model.vgg_normalization, model.content_layer) == ("per_channel", "block2_conv1")
+    assert run_model_config(LEGACY / DECODER_FILE) == model
+    assert read_run_config(LEGACY)["train"]["steps"] == 2
+
+
+def test_a_decoder_saved_before_the_restructure_draws_the_same_picture(shared_data, expected):
+    decoder = load_decoder(LEGACY)
+    assert [layer.name for layer in decoder.layers] == ["feature_scale", "conv1", "up1", "conv2", "conv3"]
+    assert np.abs(legacy_picture_of(Stylizer.from_checkpoint(LEGACY), shared_data) - expected).max() <= 1
+
+
+def test_from_checkpoint_on_a_decoder_file_uses_its_runs_config(shared_data, expected):
+    """A per_channel block2_conv1 decoder needs that encoder: the default one (relu4_1, unnormalised) would not fit."""
+    stylizer = Stylizer.from_checkpoint(LEGACY / DECODER_FILE)
+    assert stylizer.model.encoder.outputs[-1].shape[-1] == 128  # relu2_1
+    assert np.abs(legacy_picture_of(stylizer, shared_data) - expected).max() <= 1
+
+
+def test_a_checkpoint_saved_before_the_restructure_resumes_and_decodes(tmp_path, shared_data):
+    from adain.training.loop import build_model
+
+    saved = read_run_config(LEGACY)
+    saved["run_dir"] = str(tmp_path / "run")
+    for name in ("content", "style"):
+        saved["data"][name]["path"] = str(shared_data / name)
+    model = build_model(from_dict(saved))
+    make_checkpoint(model.decoder, model.optimizer).restore(latest_checkpoint(LEGACY)).assert_existing_objects_matched()
+    assert int(model.optimizer.iterations.numpy()) == 2
+
+    only_checkpoint = tmp_path / "only_checkpoint"
+    shutil.copytree(LEGACY, only_checkpoint)
+    (only_checkpoint / DECODER_FILE).unlink()
+    restored, final = load_decoder(only_checkpoint), load_decoder(LEGACY)
+    for a, b in zip(restored.get_weights(), final.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(model.decoder.get_weights(), final.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_no_decoder_is_a_user_error(tmp_path):
+    with pytest.raises(UserError, match="no trained decoder"):
+        load_decoder(tmp_path)
+    with pytest.raises(UserError, match="checkpoint not found"):
+        load_decoder(tmp_path / "missing")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"model": {"vgg_normalization": "batch"}}))
+    with pytest.raises(UserError, match="vgg_normalization"):
+        run_model_config(tmp_path)
