@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup weights demo test lint clean
+.PHONY: setup weights demo test test-fast lint clean
 
 setup: $(VENV)/.installed
 
@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 weights: setup  ## fetch + decode VGG-19 ImageNet weights once (cached in ~/.cache/adain)
-	$(PY) -m adain.weights
+	$(PY) -m adain weights
 
 demo: weights  ## train configs/demo.yaml on scikit-image's images, then stylize a grid
 	$(PY) train.py --config configs/demo.yaml
@@ -25,11 +25,15 @@ demo: weights  ## train configs/demo.yaml on scikit-image's images, then stylize
 	@echo "Grid of stylized pairs:  outputs/demo/grid.jpg   (rows: content, columns: style)"
 	@echo "Training curves:         $(VENV)/bin/tensorboard --logdir checkpoints/demo/logs"
 
-test: weights  ## the test suite (CI runs exactly this)
+test: weights  ## the whole test suite, unit and end-to-end tiers (CI runs exactly this)
 	$(PY) -m pytest -q tests
 
+test-fast: weights  ## the unit tier only (no subprocess runs of the commands): under 2 minutes
+	$(PY) -m pytest -q -m "not slow" tests
+
 lint: setup
-	$(PY) -m ruff check adain tests train.py infer.py
+	$(PY) -m ruff check adain tests bench tools train.py infer.py
+	$(PY) -m ruff format --check adain tests bench tools train.py infer.py
 
 clean:
 	rm -rf checkpoints/demo outputs data/demo

@@ -1,15 +1,7 @@
-"""Export a trained run for serving: `adain export --checkpoint RUN_DIR --format saved_model|tflite --output PATH`.
+"""A trained run as a SavedModel (TF Serving) or a TFLite file, traced from the Python API's graph.
 
-SavedModel (TF Serving, `tf.saved_model.load`), signature `serving_default`:
-    content  uint8 [H, W, 3] or [N, H, W, 3]   (any H and W)
-    style    uint8 [h, w, 3] or [1 or N, h, w, 3]
-    alpha    float32 scalar, content-style trade-off (clipped to [0, 1])
-    -> {"stylized": uint8 with the content's shape}
-TFLite (mobile): the same computation for one image, content [H, W, 3] and style [h, w, 3]
-uint8 (resize the interpreter's inputs to the image sizes), alpha float32 -> stylized [H, W, 3];
-`--float16` stores the weights as float16 (half the file, slightly different pixels).
-
-The graph is the Python API's (`adain.inference.stylizer.Stylizer`): same padding, AdaIN and rounding.
+The signatures (inputs, outputs, dtypes) are documented where users read them: `adain export --help`
+(adain/cli/export.py). The graph is `adain.inference.stylizer.Stylizer`'s: same padding, AdaIN and rounding.
 """
 
 from __future__ import annotations

@@ -67,6 +67,7 @@ def setup(encoder, shared_data):
     return stylizer, content, style, untiled
 
 
+@pytest.mark.slow  # minutes of real optimisation on 2 CPU cores
 def test_tiled_output_matches_untiled_and_naive_tiling_does_not(setup):
     stylizer, content, style, untiled = setup
     assert untiled.std() > 30  # a real image, not a flat one: the comparison means something

@@ -71,6 +71,7 @@ def small_config(shared_data, *overrides):
     )
 
 
+@pytest.mark.slow  # minutes of real optimisation on 2 CPU cores
 def test_training_step_traces_once_stays_on_device_and_encodes_three_times(shared_data):
     keras.utils.set_random_seed(0)
     model = build_model(small_config(shared_data))
@@ -118,6 +119,7 @@ def test_precision_switch_is_validated(shared_data):
     assert resolve_precision("mixed_float16") == "mixed_float16"
 
 
+@pytest.mark.slow  # minutes of real optimisation on 2 CPU cores
 @pytest.mark.parametrize("precision", ["mixed_float16", "mixed_bfloat16"])
 def test_precision_and_xla_switches(shared_data, tmp_path, precision):
     from adain.run import save_decoder

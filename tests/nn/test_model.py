@@ -75,6 +75,7 @@ def test_input_scale_makes_a_decoder_of_scaled_features_the_same_function():
     np.testing.assert_allclose(scaled(features / scale), plain(features), rtol=1e-4, atol=1e-3)
 
 
+@pytest.mark.slow  # minutes of real optimisation on 2 CPU cores
 def test_one_training_step_lowers_the_loss_on_real_images(encoder, shared_data):
     from adain.media.images import load_image
     from adain.preprocess import center_crop, resize_smaller_side
@@ -93,6 +94,7 @@ def test_one_training_step_lowers_the_loss_on_real_images(encoder, shared_data):
     assert float(last) < float(first)
 
 
+@pytest.mark.slow  # minutes of real optimisation on 2 CPU cores
 def test_encoder_transpose_init_starts_the_decoder_from_the_contents_structure(vgg_weights, encoder, shared_data):
     """model.decoder_init=encoder_transpose: untrained, the decoder already inverts relu4_1 far better than noise."""
     from adain.media.images import load_image

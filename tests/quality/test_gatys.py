@@ -27,6 +27,7 @@ def test_gram_matrix_is_position_normalised():
     np.testing.assert_allclose(gram_matrix(features), flat.T @ flat / 30, rtol=1e-5)
 
 
+@pytest.mark.slow  # minutes of real optimisation on 2 CPU cores
 def test_adam_halves_the_loss_in_50_iterations_and_keeps_the_size(normalised_weights, shared_data):
     content = square(shared_data / "content" / "cornell.jpg", 128)
     style = square(shared_data / "style" / "woman_with_hat_matisse.jpg", 128)
@@ -41,6 +42,7 @@ def test_adam_halves_the_loss_in_50_iterations_and_keeps_the_size(normalised_wei
     assert np.abs(result.image.astype(float) - content).mean() > 5  # it did move the pixels
 
 
+@pytest.mark.slow  # minutes of real optimisation on 2 CPU cores
 def test_lbfgs_and_noise_init_lower_the_loss(normalised_weights, shared_data):
     content = square(shared_data / "content" / "sailboat.jpg", 48)
     style = square(shared_data / "style" / "mondrian.jpg", 48)
