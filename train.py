@@ -13,7 +13,10 @@ def main(argv=None) -> int:
         prog="train.py",
         description="Train an AdaIN style-transfer decoder (Huang & Belongie, ICCV 2017).\n\n"
         "Checkpoints, TensorBoard logs, the final decoder and the resolved config go to the\n"
-        "config's run_dir. Run the same command again to resume from the latest checkpoint.",
+        "config's run_dir. Run the same command again to resume: from the newest checkpoint that\n"
+        "restores (broken ones are skipped, named on stderr, and moved to checkpoints/unusable/).\n"
+        "One training per run_dir at a time (RUN_DIR/.lock). A loss that turns NaN/inf stops the\n"
+        "training (exit 2) with the last good checkpoint intact.",
         epilog=EXAMPLES,
     )
     parser.add_argument("--config", required=True, help="YAML experiment config (see configs/)")
@@ -25,6 +28,12 @@ def main(argv=None) -> int:
         metavar="KEY=VALUE",
         help="override a config value by dotted key, YAML-typed; repeatable (train.steps=20)",
     )
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="start over at step 0 even if the run_dir has checkpoints (they are moved to checkpoints.old-<time>/, "
+        "not deleted); without it, a run_dir whose checkpoints all fail to restore is an error",
+    )
     args = parser.parse_args(argv)
 
     from adain.config import load_config
@@ -32,7 +41,7 @@ def main(argv=None) -> int:
     config = load_config(args.config, args.overrides)  # validated before TensorFlow is even imported
     from adain.train import train
 
-    train(config)
+    train(config, restart=args.restart)
     return 0
 
 

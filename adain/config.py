@@ -8,6 +8,7 @@ one-line error instead of a crashed run hours later.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -148,6 +149,8 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
                 pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise UserError(f"config: {where} must be a number, got {value!r}")
+        if not math.isfinite(value):  # NaN or inf trains garbage silently: refused for every float field
+            raise UserError(f"config: {where} must be a finite number, got {value!r}")
         return float(value)
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -278,6 +281,8 @@ def validate(config: Config) -> None:
             f"config: train.mixed_precision must be one of {', '.join(PRECISIONS)}, got {train.mixed_precision!r}"
         )
     _positive(train.learning_rate, "train.learning_rate")
+    if train.learning_rate > 1:  # Adam steps of more than 1 per weight only ever diverge
+        raise UserError(f"config: train.learning_rate must be <= 1, got {train.learning_rate}")
     _positive(train.lr_decay, "train.lr_decay", allow_zero=True)
     _positive(train.content_weight, "train.content_weight", allow_zero=True)
     _positive(train.style_weight, "train.style_weight", allow_zero=True)
@@ -329,6 +334,22 @@ def validate_eval(evaluation: EvalConfig, every: int) -> None:
 CONFIG_FILE_NAME = "config.yaml"  # a run's resolved config (adain.train.CONFIG_FILE)
 
 
+def read_run_config(run_dir: str | os.PathLike) -> dict:
+    """A run directory's config.yaml as a mapping ({} when absent); UserError naming the file if it is broken."""
+    config_file = Path(run_dir) / CONFIG_FILE_NAME
+    if not config_file.is_file():
+        return {}
+    try:
+        data = yaml.safe_load(config_file.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark else ""
+        raise UserError(f"{config_file}: not a readable YAML config{at}") from None
+    if data is not None and not isinstance(data, dict):
+        raise UserError(f"{config_file}: must hold a mapping at the top level")
+    return data or {}
+
+
 def run_model_config(run_dir: str | os.PathLike) -> ModelConfig:
     """The model section a run was trained with (defaults when the run has no config.yaml).
 
@@ -337,7 +358,9 @@ def run_model_config(run_dir: str | os.PathLike) -> ModelConfig:
     config_file = Path(run_dir) / CONFIG_FILE_NAME
     if not config_file.is_file():
         return ModelConfig()
-    section = (yaml.safe_load(config_file.read_text()) or {}).get("model") or {}
+    section = read_run_config(run_dir).get("model") or {}
+    if not isinstance(section, dict):
+        raise UserError(f"{config_file}: 'model' must be a mapping")
     section.setdefault("vgg_normalization", "none")
     section = {key: value for key, value in section.items() if key in {f.name for f in dataclasses.fields(ModelConfig)}}
     model = _from_dict(ModelConfig, section, "model")

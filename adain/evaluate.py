@@ -204,14 +204,13 @@ class EvaluationCallback(keras.callbacks.Callback):
 
 def run_settings(checkpoint: str | os.PathLike) -> dict:
     """What a run was trained with, as far as the comparison needs it (from its config.yaml)."""
-    import yaml
-
-    from adain.config import CONFIG_FILE_NAME, run_model_config
+    from adain.config import CONFIG_FILE_NAME, read_run_config, run_model_config
 
     path = Path(checkpoint)
     if not (path / CONFIG_FILE_NAME).is_file():
         return {}
-    train = (yaml.safe_load((path / CONFIG_FILE_NAME).read_text()) or {}).get("train") or {}
+    train = read_run_config(path).get("train") or {}
+    train = train if isinstance(train, dict) else {}
     model = run_model_config(path)
     return {"vgg_normalization": model.vgg_normalization, "decoder_init": model.decoder_init,
             **{k: train.get(k) for k in ("style_weight", "content_weight", "tv_weight", "steps")}}  # fmt: skip

@@ -108,7 +108,7 @@ def write_saved_model(module, path: Path) -> None:
 
 def export_saved_model(stylizer, output: Path) -> Path:
     """A SavedModel directory, written next to `output` and renamed into place."""
-    tmp = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}."))
+    tmp = Path(tempfile.mkdtemp(dir=output.parent, prefix=f"{partial_prefix(output)}{os.getpid()}-"))
     try:
         write_saved_model(serving_module(stylizer, rank=None), tmp)
         os.chmod(tmp, 0o755)
@@ -140,8 +140,34 @@ def export_tflite(stylizer, output: Path, float16: bool = False) -> Path:
     return output
 
 
-def check_output(output: Path, fmt: str) -> None:
-    """Before loading anything: the output's folder must be writable, and we only ever replace our own kind of file."""
+def partial_prefix(output: Path) -> str:
+    """A SavedModel is written to `.<name>.partial-<pid>-*` beside it, then renamed into place."""
+    return f".{output.name}.partial-"
+
+
+def remove_stale_partials(output: Path) -> None:
+    """Partial exports left by a killed export (its pid is gone) are removed at the next start."""
+    if not output.parent.is_dir():
+        return
+    for path in output.parent.glob(partial_prefix(output) + "*"):
+        pid = path.name[len(partial_prefix(output)) :].split("-")[0]
+        try:
+            os.kill(int(pid), 0)
+        except (ValueError, ProcessLookupError):
+            shutil.rmtree(path, ignore_errors=True)
+            print(f"removed {path}, left by an interrupted export", file=sys.stderr)
+        except PermissionError:  # alive, another user's
+            pass
+
+
+def is_tflite(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(8)[4:8] == b"TFL3"  # the flatbuffer's file identifier
+
+
+def check_output(output: Path, fmt: str, overwrite: bool = False) -> None:
+    """Before loading anything: the output's folder must be writable, and we only ever replace our own kind of file
+    (any other file only with --overwrite; never a directory that is not a SavedModel)."""
     parent = output.parent
     while not parent.exists():
         parent = parent.parent
@@ -152,6 +178,8 @@ def check_output(output: Path, fmt: str) -> None:
             raise UserError(f"cannot write {output}: it exists and is not a SavedModel directory")
     if fmt == "tflite" and output.is_dir():
         raise UserError(f"cannot write {output}: it is a directory")
+    if fmt == "tflite" and output.is_file() and not overwrite and not is_tflite(output):
+        raise UserError(f"cannot write {output}: it exists and is not a TFLite model (--overwrite replaces it)")
 
 
 def build_parser() -> ArgumentParser:
@@ -161,6 +189,9 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--output", required=True, help="SavedModel directory or .tflite file to write")
     parser.add_argument("--float16", action="store_true", help="tflite: store weights as float16")
     parser.add_argument("--vgg-weights", help="VGG-19 weights file (default: as the run was trained)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="tflite: replace an existing file that is not a previous export (a previous export "
+                        "of the same format is always replaced)")  # fmt: skip
     return parser
 
 
@@ -171,7 +202,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.float16 and args.format != "tflite":
         raise UserError("--float16 applies to --format tflite only")
     output = Path(args.output)
-    check_output(output, args.format)
+    check_output(output, args.format, args.overwrite)
+    remove_stale_partials(output)
 
     from adain.stylize import Stylizer
 

@@ -175,7 +175,10 @@ def init_decoder_from(decoder, source: str | os.PathLike, model) -> None:
         raise UserError(
             f"train.init_from: {source} decodes {source_model.content_layer}, this run {model.content_layer}"
         )
-    decoder.set_weights([np.asarray(w) for w in load_decoder(source).get_weights()])
+    try:
+        decoder.set_weights([np.asarray(w) for w in load_decoder(source).get_weights()])
+    except ValueError as exc:  # same content layer, other layers: not this run's architecture
+        raise UserError(f"train.init_from: {source} does not fit this run's decoder ({exc})") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

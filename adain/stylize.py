@@ -18,11 +18,13 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from adain.checkpoints import restore_newest
 from adain.color import match_color
 from adain.config import run_model_config
 from adain.controls import blended_target, masked_target, region_weights, style_statistics
+from adain.decoder_files import load_decoder_file
 from adain.errors import UserError
-from adain.images import load_image, to_rgb_uint8, to_uint8
+from adain.images import check_min_side, load_image, to_rgb_uint8, to_uint8
 from adain.masks import MaskLike, check_mask_count, mask_regions
 from adain.model import AdaINModel, build_configured_decoder, build_configured_encoder, pad_to_multiple
 from adain.options import check_alpha, check_size, normalize_weights
@@ -58,17 +60,17 @@ def as_array(image: ImageLike) -> np.ndarray:
 def load_decoder(run_dir: str | os.PathLike) -> keras.Model:
     """The trained decoder of a run: its final `decoder.keras`, else its latest checkpoint."""
     run_dir = Path(run_dir)
-    if run_dir.is_file() and run_dir.suffix == ".keras":
-        return keras.saving.load_model(run_dir, compile=False)
+    if run_dir.is_file():
+        return load_decoder_file(run_dir, run_model_config(run_dir).content_layer)
     if not run_dir.is_dir():
         raise UserError(f"checkpoint not found: {run_dir}")
+    model = run_model_config(run_dir)
     if (run_dir / DECODER_FILE).is_file():
-        return keras.saving.load_model(run_dir / DECODER_FILE, compile=False)
-    latest = tf.train.latest_checkpoint(str(run_dir / CHECKPOINT_DIR))
+        return load_decoder_file(run_dir / DECODER_FILE, model.content_layer)
+    decoder = build_configured_decoder(model)
+    latest = restore_newest(tf.train.Checkpoint(decoder=decoder), run_dir / CHECKPOINT_DIR, partial=True)
     if latest is None:
         raise UserError(f"no trained decoder in {run_dir} (expected {DECODER_FILE} or {CHECKPOINT_DIR}/)")
-    decoder = build_configured_decoder(run_model_config(run_dir))
-    tf.train.Checkpoint(decoder=decoder).restore(latest).expect_partial()
     return decoder
 
 
@@ -130,6 +132,7 @@ class Stylizer:
         image = resize_smaller_side(as_array(image), check_size(size, "size"))
         if crop:
             image = center_crop(image, int(min(image.shape[0], image.shape[1])))
+        check_min_side(int(image.shape[0]), int(image.shape[1]), "image")
         return image
 
     def encode(self, images: tf.Tensor) -> tf.Tensor:
