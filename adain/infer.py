@@ -37,7 +37,9 @@ DESCRIPTION = """Stylize images and videos with a trained AdaIN decoder (arbitra
 --content and --style take files, directories (searched recursively) or globs, several
 of each if you like. Every content x style pair is stylized; with one output --output
 is the file to write, otherwise a directory that receives <content>_stylized_<style>.<ext>
-(with an alpha sweep: <content>_stylized_<style>_alpha<a>.<ext>).
+(with an alpha sweep: <content>_stylized_<style>_alpha<a>.<ext>). --output is a file only with a
+known image or video extension; a name with any other extension (out.xyz) is refused unless it is
+an existing directory, and an output that is one of the inputs is refused.
 
 The paper's controls:
   --alpha A[,A...]        content-style trade-off: 0 reconstructs the content, 1 is full style;
