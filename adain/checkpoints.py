@@ -125,7 +125,7 @@ def write_state(directory: Path, kept: list[str]) -> None:
     lines += [f'all_model_checkpoint_paths: "{Path(p).name}"' for p in kept]
     lines += [f"all_model_checkpoint_timestamps: {Path(p + '.index').stat().st_mtime}" for p in kept]
     oldest = min(Path(p + ".index").stat().st_mtime for p in kept)
-    lines.append(f"last_preserved_timestamp: {oldest - 1.0}")  # older ones: never deleted by max_to_keep
+    lines.append(f"last_preserved_timestamp: {oldest - 1.0}")  # every kept one stays subject to max_to_keep
     with atomic_path(directory / "checkpoint") as tmp:
         tmp.write_text("\n".join(lines) + "\n")
 
