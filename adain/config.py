@@ -8,6 +8,7 @@ one-line error instead of a crashed run hours later.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -153,6 +154,8 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
                 pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise UserError(f"config: {where} must be a number, got {value!r}")
+        if not math.isfinite(value):  # NaN or inf trains garbage silently: refused for every float field
+            raise UserError(f"config: {where} must be a finite number, got {value!r}")
         return float(value)
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -295,6 +298,8 @@ def validate(config: Config) -> None:
             f"config: train.mixed_precision must be one of {', '.join(PRECISIONS)}, got {train.mixed_precision!r}"
         )
     _positive(train.learning_rate, "train.learning_rate")
+    if train.learning_rate > 1:  # Adam steps of more than 1 per weight only ever diverge
+        raise UserError(f"config: train.learning_rate must be <= 1, got {train.learning_rate}")
     _positive(train.lr_decay, "train.lr_decay", allow_zero=True)
     _positive(train.content_weight, "train.content_weight", allow_zero=True)
     _positive(train.style_weight, "train.style_weight", allow_zero=True)

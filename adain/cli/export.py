@@ -29,8 +29,14 @@ EXAMPLES = """examples:
   adain export --checkpoint checkpoints/demo --format tflite --output adain.tflite --float16"""
 
 
-def check_output(output: Path, fmt: str) -> None:
-    """Before loading anything: the output's folder must be writable, and we only ever replace our own kind of file."""
+def is_tflite(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(8)[4:8] == b"TFL3"  # the flatbuffer's file identifier
+
+
+def check_output(output: Path, fmt: str, overwrite: bool = False) -> None:
+    """Before loading anything: the output's folder must be writable, and we only ever replace our own kind of file
+    (any other file only with --overwrite; never a directory that is not a SavedModel)."""
     parent = output.parent
     while not parent.exists():
         parent = parent.parent
@@ -41,6 +47,8 @@ def check_output(output: Path, fmt: str) -> None:
             raise UserError(f"cannot write {output}: it exists and is not a SavedModel directory")
     if fmt == "tflite" and output.is_dir():
         raise UserError(f"cannot write {output}: it is a directory")
+    if fmt == "tflite" and output.is_file() and not overwrite and not is_tflite(output):
+        raise UserError(f"cannot write {output}: it exists and is not a TFLite model (--overwrite replaces it)")
 
 
 def build_parser(prog: str = "adain export") -> ArgumentParser:
@@ -50,6 +58,12 @@ def build_parser(prog: str = "adain export") -> ArgumentParser:
     parser.add_argument("--output", required=True, help="SavedModel directory or .tflite file to write")
     parser.add_argument("--float16", action="store_true", help="tflite: store weights as float16")
     parser.add_argument("--vgg-weights", help="VGG-19 weights file (default: as the run was trained)")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="tflite: replace an existing file that is not a previous export (a previous export "
+        "of the same format is always replaced)",
+    )
     return parser
 
 
@@ -60,9 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.float16 and args.format != "tflite":
         raise UserError("--float16 applies to --format tflite only")
     output = Path(args.output)
-    check_output(output, args.format)
+    check_output(output, args.format, args.overwrite)
 
     export = import_quietly("adain.inference.export")
+    export.remove_stale_partials(output)
     stylizer = export.Stylizer.from_checkpoint(args.checkpoint, args.vgg_weights)
     output.parent.mkdir(parents=True, exist_ok=True)
     if args.format == "saved_model":

@@ -7,6 +7,7 @@ is checked before TensorFlow is imported, so a typo costs a one-line error, not 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections import defaultdict
@@ -15,14 +16,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 from adain.cli.common import ArgumentParser, import_quietly
 from adain.config import NORMALIZATIONS
 from adain.errors import UserError
 from adain.inference.options import check_size, normalize_style_weights
-from adain.media.images import IMAGE_EXTENSIONS, contact_sheet, expand_inputs, load_image, save_image
+from adain.media.images import (
+    IMAGE_EXTENSIONS,
+    check_min_side,
+    contact_sheet,
+    expand_inputs,
+    load_image,
+    open_image,
+    save_image,
+)
 from adain.media.masks import check_mask_count, mask_regions
 from adain.media.video import VIDEO_EXTENSIONS, is_video, transform_video
 from adain.quality.gatys_settings import CONTENT_TARGETS, INITS, OPTIMIZERS, STYLE_STATISTICS, GatysSettings
@@ -32,7 +40,9 @@ DESCRIPTION = """Stylize images and videos with a trained AdaIN decoder (arbitra
 --content and --style take files, directories (searched recursively) or globs, several
 of each if you like. Every content x style pair is stylized; with one output --output
 is the file to write, otherwise a directory that receives <content>_stylized_<style>.<ext>
-(with an alpha sweep: <content>_stylized_<style>_alpha<a>.<ext>).
+(with an alpha sweep: <content>_stylized_<style>_alpha<a>.<ext>). --output is a file only with a
+known image or video extension; a name with any other extension (out.xyz) is refused unless it is
+an existing directory, and an output that is one of the inputs is refused.
 
 The paper's controls:
   --alpha A[,A...]        content-style trade-off: 0 reconstructs the content, 1 is full style;
@@ -124,15 +134,23 @@ def build_parser(prog: str = "adain stylize") -> ArgumentParser:
 
 def check_image(path: Path) -> None:
     """Cheap readability check (header + structure) before any model is loaded."""
-    try:
-        with Image.open(path) as image:
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise UserError(f"cannot read image {path}: {exc}") from None
+    with open_image(path) as image:
+        image.verify()
+
+
+def check_stylized_size(path: Path, size: int, crop: bool, what: str) -> None:
+    """The size the image will have after --content-size/--style-size must suit the encoder."""
+    height, width = oriented_size(path)
+    if size:
+        scale = size / min(height, width)
+        height, width = max(1, round(height * scale)), max(1, round(width * scale))
+    if crop:
+        height = width = min(height, width)
+    check_min_side(height, width, f"{what} {path}" + (" (after resizing)" if size else ""))
 
 
 def oriented_size(path: Path) -> tuple[int, int]:
-    with Image.open(path) as image:
+    with open_image(path) as image:
         width, height = image.size
         if image.getexif().get(0x0112) in (5, 6, 7, 8):
             width, height = height, width
@@ -150,6 +168,14 @@ def check_writable(path: Path) -> None:
         raise UserError(f"cannot write {path}: {parent} is not a writable directory")
 
 
+def same_file(a: Path, b: Path) -> bool:
+    """The same file, also through links or another spelling of the path."""
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return a.absolute() == b.absolute()
+
+
 def parse_numbers(text: str, what: str) -> list[float]:
     try:
         values = [float(part) for part in text.split(",") if part.strip()]
@@ -157,6 +183,8 @@ def parse_numbers(text: str, what: str) -> list[float]:
         raise UserError(f"{what} must be a number or a comma list of numbers, got '{text}'") from None
     if not values:
         raise UserError(f"{what}: no value given")
+    if not all(math.isfinite(v) for v in values):
+        raise UserError(f"{what} must be finite numbers, got '{text}'")
     return values
 
 
@@ -213,6 +241,11 @@ def make_plan(args) -> Plan:
     for path in [*contents, *styles, *(masks or [])]:
         if not is_video(path):
             check_image(path)
+    for path in contents:
+        if not is_video(path):
+            check_stylized_size(path, args.content_size, args.crop, "content")
+    for path in styles:
+        check_stylized_size(path, args.style_size, args.crop, "style")
     if any(is_video(s) for s in styles):
         raise UserError("--style must be images, not videos")
 
@@ -231,6 +264,11 @@ def make_plan(args) -> Plan:
     else:
         if suffix in IMAGE_EXTENSIONS + VIDEO_EXTENSIONS:
             raise UserError(f"--output {output} names one file but {count} outputs would be written; give a directory")
+        if suffix and not output.is_dir():  # out.xyz: a typo'd file name, not a directory to create
+            raise UserError(
+                f"--output {output}: unknown file extension '{suffix}' (images: {', '.join(IMAGE_EXTENSIONS)};"
+                f" videos: {', '.join(VIDEO_EXTENSIONS)}); a new directory needs a name without one"
+            )
         for c, content in enumerate(contents):
             out_ext = content.suffix.lower().lstrip(".") if is_video(content) else ext
             for g, group in enumerate(groups):
@@ -239,6 +277,13 @@ def make_plan(args) -> Plan:
                     plan.outputs[(c, g, a)] = output / name
     for path in plan.outputs.values():
         check_writable(path)
+    inputs = [*contents, *styles, *(masks or [])]
+    for path in [*plan.outputs.values(), *([Path(args.grid)] if args.grid else [])]:
+        for source in inputs:
+            if same_file(path, source):
+                raise UserError(
+                    f"output {path} is the input {source}: it would be overwritten; choose another --output"
+                )
     if args.grid:
         if Path(args.grid).suffix.lower() not in IMAGE_EXTENSIONS:
             raise UserError(f"--grid {args.grid}: unknown image extension")

@@ -18,7 +18,10 @@ def build_parser(prog: str = "adain train") -> ArgumentParser:
         prog=prog,
         description="Train an AdaIN style-transfer decoder (Huang & Belongie, ICCV 2017).\n\n"
         "Checkpoints, TensorBoard logs, the final decoder and the resolved config go to the\n"
-        "config's run_dir. Run the same command again to resume from the latest checkpoint.",
+        "config's run_dir. Run the same command again to resume: from the newest checkpoint that\n"
+        "restores (broken ones are skipped, named on stderr, and moved to checkpoints/unusable/).\n"
+        "One training per run_dir at a time (RUN_DIR/.lock). A loss that turns NaN/inf stops the\n"
+        "training (exit 2) with the last good checkpoint intact.",
         epilog=EXAMPLES,
     )
     parser.add_argument("--config", required=True, help="YAML experiment config (see configs/)")
@@ -30,11 +33,17 @@ def build_parser(prog: str = "adain train") -> ArgumentParser:
         metavar="KEY=VALUE",
         help="override a config value by dotted key, YAML-typed; repeatable (train.steps=20)",
     )
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="start over at step 0 even if the run_dir has checkpoints (they are moved to checkpoints.old-<time>/, "
+        "not deleted); without it, a run_dir whose checkpoints all fail to restore is an error",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "adain train") -> int:
     args = build_parser(prog).parse_args(argv)
     config = load_config(args.config, args.overrides)  # validated before TensorFlow is even imported
-    import_quietly("adain.training.loop").train(config)
+    import_quietly("adain.training.loop").train(config, restart=args.restart)
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from adain.errors import UserError
@@ -9,7 +10,7 @@ from adain.errors import UserError
 
 def check_alpha(alpha: float) -> float:
     alpha = float(alpha)
-    if not 0.0 <= alpha <= 1.0:
+    if not (math.isfinite(alpha) and 0.0 <= alpha <= 1.0):
         raise UserError(f"alpha must be in [0, 1], got {alpha:g}")
     return alpha
 
@@ -21,7 +22,7 @@ def normalize_style_weights(weights: Sequence[float] | None, style_count: int) -
     weights = [float(w) for w in weights]
     if len(weights) != style_count:
         raise UserError(f"style weights: {len(weights)} weights for {style_count} styles")
-    if any(w < 0 for w in weights) or sum(weights) <= 0:
+    if not all(math.isfinite(w) for w in weights) or any(w < 0 for w in weights) or sum(weights) <= 0:
         raise UserError(f"style weights must be >= 0 with a positive sum, got {','.join(f'{w:g}' for w in weights)}")
     total = sum(weights)
     return [w / total for w in weights]

@@ -21,7 +21,7 @@ from adain.inference.color import match_color
 from adain.inference.controls import blended_target, masked_target, region_weights
 from adain.inference.options import check_alpha, check_size, normalize_style_weights
 from adain.inference.tiling import TiledStylizer
-from adain.media.images import ImageLike, as_rgb_array, to_uint8
+from adain.media.images import ImageLike, as_rgb_array, check_min_side, to_uint8
 from adain.media.masks import MaskLike, check_mask_count, mask_regions
 from adain.nn.model import AdaINModel
 from adain.nn.ops import feature_statistics, pad_to_multiple
@@ -101,6 +101,7 @@ class Stylizer:
         image = resize_smaller_side(as_rgb_array(image).astype(np.float32), check_size(size, "size"))
         if crop:
             image = center_crop(image, int(min(image.shape[0], image.shape[1])))
+        check_min_side(int(image.shape[0]), int(image.shape[1]), "image")
         return image
 
     def encode(self, images: tf.Tensor) -> tf.Tensor:

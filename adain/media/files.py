@@ -11,16 +11,18 @@ from pathlib import Path
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, suffix: str = ".tmp", directory: bool = False) -> Iterator[Path]:
+def atomic_path(
+    path: str | os.PathLike, suffix: str = ".tmp", directory: bool = False, prefix: str | None = None
+) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it replaces `path`, on error it is removed.
 
     `suffix` ends the temporary name (writers that pick the format by extension need the real one);
     `directory` yields a fresh folder instead of a file (mode 0755 instead of 0644; an existing folder
-    at `path` is replaced).
+    at `path` is replaced). `prefix` starts the temporary name (default `.<name>.`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    prefix = f".{path.name}."
+    prefix = f".{path.name}." if prefix is None else prefix
     if directory:
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=prefix, suffix=suffix))
     else:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from adain.errors import UserError
 from adain.media.files import atomic_path
@@ -18,17 +20,47 @@ from adain.media.video import VIDEO_EXTENSIONS
 ImageLike = str | os.PathLike | Image.Image | np.ndarray
 
 
-def load_image(path: str | os.PathLike) -> np.ndarray:
-    """Decode any common image file to RGB uint8 [H, W, 3]; UserError if it is not one."""
+MIN_SIDE = 16  # the encoder's relu4_1 (stride 8) needs 2x2 for its reflection padding
+
+
+@contextlib.contextmanager
+def open_image(path: str | os.PathLike) -> Iterator[Image.Image]:
+    """The one way image files are opened: every PIL/IO failure (including Pillow's decompression-bomb
+    refusal) inside the block becomes a one-line UserError naming the file."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"image not found: {path}")
     try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            return to_rgb_uint8(image)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise UserError(f"cannot read image {path}: {exc}") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                yield image
+    except UserError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UserError(
+            f"cannot read image {path}: too many pixels (over {Image.MAX_IMAGE_PIXELS}), "
+            "refused as a possible decompression bomb"
+        ) from None
+    except Exception as exc:  # noqa: BLE001 - UnidentifiedImageError, OSError, SyntaxError, EOFError, ...
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UserError(f"cannot read image {path}: {reason}") from None
+
+
+def load_image(path: str | os.PathLike) -> np.ndarray:
+    """Decode any common image file to RGB uint8 [H, W, 3]; UserError if it is not one."""
+    with open_image(path) as image:
+        image = ImageOps.exif_transpose(image)
+        return to_rgb_uint8(image)
+
+
+def check_min_side(height: int, width: int, what: str) -> None:
+    """Refuse images the encoder cannot take (a clear message instead of a MirrorPad error)."""
+    if min(height, width) < MIN_SIDE:
+        raise UserError(
+            f"{what} is {width}x{height} px: images need at least {MIN_SIDE} px on each side "
+            "(resize it, or use --content-size/--style-size)"
+        )
 
 
 def to_rgb_uint8(image: Image.Image) -> np.ndarray:

@@ -18,6 +18,7 @@ def run_settings(checkpoint: str | os.PathLike) -> dict:
     if not saved:
         return {}
     train = saved.get("train") or {}
+    train = train if isinstance(train, dict) else {}
     model = run_model_config(checkpoint)
     weights = {k: train.get(k) for k in ("style_weight", "content_weight", "tv_weight", "steps")}
     return {"vgg_normalization": model.vgg_normalization, "decoder_init": model.decoder_init, **weights}

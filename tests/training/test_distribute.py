@@ -229,7 +229,8 @@ def test_two_workers_train_and_only_the_chief_writes(tmp_path, shared_data):
     # One checkpoint (every 5 steps, 5 steps), in the chief's directory; no worker scratch left anywhere.
     assert checkpoint_steps(run_dir) == [5]
     assert not list(run_dir.rglob("workertemp_*"))
-    assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoints", "config.yaml", "decoder.keras", "logs"]
+    # .lock: the chief's run-directory lock (adain.run_lock)
+    assert sorted(p.name for p in run_dir.iterdir()) == [".lock", "checkpoints", "config.yaml", "decoder.keras", "logs"]
     # TensorBoard is the chief's: every event file was written by its process (the pid is in the file name).
     events = list((run_dir / "logs").glob("events.out.tfevents.*"))
     assert events and all(f".{workers[0].pid}." in e.name for e in events)

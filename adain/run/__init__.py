@@ -25,6 +25,8 @@ from adain.errors import UserError
 from adain.media.files import atomic_path
 from adain.nn.decoder import build_decoder
 from adain.nn.vgg import adain_encoder_layers, build_vgg19_encoder
+from adain.run.checkpoints import restore_newest
+from adain.run.decoder_files import load_decoder_file
 from adain.weights.normalization import decoder_input_scale, encoder_weights
 
 DECODER_FILE = "decoder.keras"
@@ -41,16 +43,27 @@ def run_directory(path: str | os.PathLike) -> Path:
 
 
 def read_run_config(path: str | os.PathLike) -> dict:
-    """The run's config.yaml as saved (a plain dict; {} when the run has none)."""
+    """The run's config.yaml as saved ({} when the run has none); UserError naming the file if it is broken."""
     config_file = run_directory(path) / CONFIG_FILE
     if not config_file.is_file():
         return {}
-    return yaml.safe_load(config_file.read_text()) or {}
+    try:
+        data = yaml.safe_load(config_file.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark else ""
+        raise UserError(f"{config_file}: not a readable YAML config{at}") from None
+    if data is not None and not isinstance(data, dict):
+        raise UserError(f"{config_file}: must hold a mapping at the top level")
+    return data or {}
 
 
 def run_model_config(path: str | os.PathLike) -> ModelConfig:
     """The model section a run (directory or its decoder .keras file) was trained with; defaults without config.yaml."""
-    return model_config_from_dict(read_run_config(path).get("model") or {})
+    section = read_run_config(path).get("model") or {}
+    if not isinstance(section, dict):
+        raise UserError(f"{run_directory(path) / CONFIG_FILE}: 'model' must be a mapping")
+    return model_config_from_dict(section)
 
 
 def build_configured_encoder(
@@ -79,19 +92,19 @@ def latest_checkpoint(run_dir: str | os.PathLike) -> str | None:
 
 
 def load_decoder(path: str | os.PathLike) -> keras.Model:
-    """The trained decoder of a run: a decoder .keras file, else the run's `decoder.keras`, else its latest checkpoint."""
+    """The trained decoder of a run: a decoder .keras file, else the run's `decoder.keras`, else the newest
+    checkpoint that restores. Every way the files can be wrong is one UserError naming them."""
     path = Path(path)
-    if path.is_file() and path.suffix == ".keras":
-        return keras.saving.load_model(path, compile=False)
+    if path.is_file():
+        return load_decoder_file(path, run_model_config(path).content_layer)
     if not path.is_dir():
         raise UserError(f"checkpoint not found: {path}")
+    model = run_model_config(path)
     if (path / DECODER_FILE).is_file():
-        return keras.saving.load_model(path / DECODER_FILE, compile=False)
-    latest = latest_checkpoint(path)
-    if latest is None:
+        return load_decoder_file(path / DECODER_FILE, model.content_layer)
+    decoder = build_configured_decoder(model)
+    if restore_newest(make_checkpoint(decoder), path / CHECKPOINT_DIR, partial=True) is None:
         raise UserError(f"no trained decoder in {path} (expected {DECODER_FILE} or {CHECKPOINT_DIR}/)")
-    decoder = build_configured_decoder(run_model_config(path))
-    make_checkpoint(decoder).restore(latest).expect_partial()
     return decoder
 
 
@@ -122,4 +135,7 @@ def init_decoder_from(decoder: keras.Model, source: str | os.PathLike, model: Mo
         raise UserError(
             f"train.init_from: {source} decodes {source_model.content_layer}, this run {model.content_layer}"
         )
-    decoder.set_weights([np.asarray(w) for w in load_decoder(source).get_weights()])
+    try:
+        decoder.set_weights([np.asarray(w) for w in load_decoder(source).get_weights()])
+    except ValueError as exc:  # same content layer, other layers: not this run's architecture
+        raise UserError(f"train.init_from: {source} does not fit this run's decoder ({exc})") from None
