@@ -1,6 +1,6 @@
 """Regenerate the README's Stylize pictures by running the README's own `infer.py` commands.
 
-    python docs/stylize_pictures.py --checkpoint checkpoints/demo [--clip clip.mp4] [--output docs/images]
+    python tools/stylize_pictures.py --checkpoint checkpoints/demo [--clip clip.mp4] [--output docs/images]
 
 The commands are read from the README's "## Stylize" bash block, so the pictures always come
 from exactly the documented command lines. Outputs (and --grid, --mask) are redirected into

@@ -5,7 +5,7 @@ optimising the pixels of each output against that same loss shows what a perfect
 would make of it, independent of how long the decoder trained. The images are scored on the fixed
 metric of adain.quality.metrics, like the trained runs, and written as a report of the same layout.
 
-  PYTHONPATH=. python docs/quality/objective_sweep.py --content A.jpg B.jpg --style C.jpg D.jpg \
+  PYTHONPATH=. python tools/objective_sweep.py --content A.jpg B.jpg --style C.jpg D.jpg \
       --output runs/quality/objective --size 128 --iterations 100 --runs none:10 none:40 per_channel:2
 """
 

@@ -4,16 +4,16 @@
 # Gatys et al. on the same held-out pairs (the shared images; the demo trains on
 # scikit-image's).
 #
-#   bash docs/quality/train_sweep.sh                 # all runs, then the report
-#   RUNS="none:10 per_channel:1" bash docs/quality/train_sweep.sh
-#   RUNS="none:10:encoder_transpose" bash docs/quality/train_sweep.sh   # NORMALISATION:WEIGHT[:DECODER_INIT[:STEPS]]
+#   bash tools/quality_sweep.sh                 # all runs, then the report
+#   RUNS="none:10 per_channel:1" bash tools/quality_sweep.sh
+#   RUNS="none:10:encoder_transpose" bash tools/quality_sweep.sh   # NORMALISATION:WEIGHT[:DECODER_INIT[:STEPS]]
 #
 # Every run is configs/demo.yaml with STEPS steps (default 300) unless the entry names its own;
 # "none:10:random:600" is exactly what `make demo` trains.
 #
 # A run that already finished is resumed at its last step, i.e. skipped.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/.."
 
 PY=${PY:-.venv/bin/python}
 OUT=${OUT:-runs/quality}
@@ -41,7 +41,7 @@ for run in $RUNS; do
   checkpoints+=(--checkpoint "$run_dir")
 done
 
-"$PY" -m adain.evaluate "${checkpoints[@]}" \
+"$PY" -m adain evaluate "${checkpoints[@]}" \
   --content "$DATA/content" --style "$DATA/style" --max-images "$MAX_IMAGES" \
   --size 256 --style-size 256 \
   --gatys --gatys-iterations "$GATYS_ITERATIONS" \
