@@ -7,7 +7,7 @@ The public API, imported on first use (so `import adain` and the command line st
     image = stylizer.stylize("photo.jpg", "painting.jpg", alpha=0.8)
 
 The package is layered; imports only run downwards (docs/architecture.md):
-cli -> {training, inference, quality} -> run -> {weights, data, config} -> {nn, media, preprocess} -> errors.
+cli -> {training, inference, quality} -> run -> {weights, data, config, shipped} -> {nn, media, preprocess} -> errors.
 """
 
 from __future__ import annotations

@@ -125,7 +125,7 @@ def main(argv=None) -> int:
             from adain.data.pipeline import source_paths
 
             images[kind] = source_paths(getattr(demo.data, kind))
-    print(f"images: {images['content'][0].parent}, {images['style'][0].parent}; config {args.config}")
+    print(f"images: {Path(images['content'][0]).parent}, {Path(images['style'][0]).parent}; config {args.config}")
     reference = Reference(dtype="float32" if policy == "float32" else policy.removeprefix("mixed_"))
     rows = []
     for case in [c for c in args.cases.split(",") if c]:

@@ -1,6 +1,6 @@
 """The package's layers, read from its source (ast): imports run one way, at module level, without cycles.
 
-cli -> {training, inference, quality} -> run -> {weights, data, config} -> {nn, media, preprocess} -> errors;
+cli -> {training, inference, quality} -> run -> {weights, data, config, shipped} -> {nn, media, preprocess} -> errors;
 training and inference never import each other; nn imports neither config nor run.
 """
 
@@ -14,7 +14,7 @@ from support import REPO
 PACKAGE = REPO / "adain"
 BASE = {"errors"}
 LOW = BASE | {"nn", "media", "preprocess"}
-MIDDLE = LOW | {"config", "weights", "data"}
+MIDDLE = LOW | {"config", "weights", "data", "shipped"}
 RUN = MIDDLE | {"run"}
 # What each layer may import (besides itself).
 ALLOWED = {
@@ -23,6 +23,7 @@ ALLOWED = {
     "media": BASE,
     "preprocess": BASE,
     "config": LOW,
+    "shipped": BASE,  # where the shipped model lives: no TensorFlow, resolved by the command line first
     "weights": LOW | {"config"},
     "data": LOW | {"config"},
     "run": MIDDLE,

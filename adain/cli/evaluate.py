@@ -11,6 +11,7 @@ from adain.cli.common import ArgumentParser, import_quietly
 from adain.errors import UserError
 from adain.media.images import contact_sheet, save_image
 from adain.quality.gatys_settings import GatysSettings, settings_dict
+from adain.shipped import resolve_checkpoint
 
 DESCRIPTION = """Evaluate AdaIN checkpoints (and optionally the Gatys et al. method) on content x style pairs.
 
@@ -31,7 +32,7 @@ def build_parser(prog: str = "adain evaluate") -> ArgumentParser:
         "--checkpoint",
         action="append",
         default=[],
-        help="run directory (or decoder .keras file); repeat to compare several",
+        help="run directory (or decoder .keras file); repeat to compare several (default: the shipped model)",
     )
     parser.add_argument("--content", nargs="+", required=True, help="content images: directories, files or globs")
     parser.add_argument("--style", nargs="+", required=True, help="style images: directories, files or globs")
@@ -48,8 +49,7 @@ def build_parser(prog: str = "adain evaluate") -> ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if not args.checkpoint and not args.gatys:
-        raise UserError("nothing to evaluate: give --checkpoint and/or --gatys")
+    args.checkpoint = [resolve_checkpoint(c) for c in args.checkpoint or [None]]
     if args.size < 0 or args.style_size < 0 or (args.max_images is not None and args.max_images < 1):
         raise UserError("--size and --style-size must be >= 0 and --max-images >= 1")
     quality = import_quietly("adain.quality.metrics")

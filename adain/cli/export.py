@@ -9,6 +9,7 @@ from pathlib import Path
 
 from adain.cli.common import ArgumentParser, import_quietly
 from adain.errors import UserError
+from adain.shipped import resolve_checkpoint
 
 FORMATS = ("saved_model", "tflite")
 DESCRIPTION = """Export a trained run for serving: `adain export --checkpoint RUN_DIR --format saved_model|tflite --output PATH`.
@@ -53,7 +54,9 @@ def check_output(output: Path, fmt: str, overwrite: bool = False) -> None:
 
 def build_parser(prog: str = "adain export") -> ArgumentParser:
     parser = ArgumentParser(prog=prog, description=DESCRIPTION, epilog=EXAMPLES)
-    parser.add_argument("--checkpoint", required=True, help="run directory from train.py (or a decoder .keras file)")
+    parser.add_argument(
+        "--checkpoint", help="run directory from train.py (or a decoder .keras file); default: the shipped model"
+    )
     parser.add_argument("--format", required=True, choices=FORMATS, help="saved_model (TF Serving) or tflite")
     parser.add_argument("--output", required=True, help="SavedModel directory or .tflite file to write")
     parser.add_argument("--float16", action="store_true", help="tflite: store weights as float16")
@@ -69,8 +72,7 @@ def build_parser(prog: str = "adain export") -> ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if not Path(args.checkpoint).exists():
-        raise UserError(f"checkpoint not found: {args.checkpoint}")
+    args.checkpoint = resolve_checkpoint(args.checkpoint)
     if args.float16 and args.format != "tflite":
         raise UserError("--float16 applies to --format tflite only")
     output = Path(args.output)

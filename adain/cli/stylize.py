@@ -34,6 +34,7 @@ from adain.media.images import (
 from adain.media.masks import check_mask_count, mask_regions
 from adain.media.video import VIDEO_EXTENSIONS, is_video, transform_video
 from adain.quality.gatys_settings import CONTENT_TARGETS, INITS, OPTIMIZERS, STYLE_STATISTICS, GatysSettings
+from adain.shipped import resolve_checkpoint
 
 DESCRIPTION = """Stylize images and videos with a trained AdaIN decoder (arbitrary style, one forward pass).
 
@@ -80,7 +81,10 @@ def build_parser(prog: str = "adain stylize") -> ArgumentParser:
         help="adain: a trained decoder (fast); gatys: optimise the pixels (slow, no training)",
     )
     parser.add_argument(
-        "--checkpoint", metavar="RUN_DIR", help="run directory from train.py (or a decoder .keras file); adain only"
+        "--checkpoint",
+        metavar="RUN_DIR",
+        help="run directory from train.py (or a decoder .keras file); adain only. "
+        "Default: the shipped model, checkpoints/adain-corpus ($ADAIN_CHECKPOINT overrides)",
     )
     parser.add_argument(
         "--content", required=True, nargs="+", metavar="PATH", help="content images/videos, directories or globs"
@@ -225,8 +229,7 @@ def make_plan(args) -> Plan:
     ext = args.ext.lstrip(".").lower()
     if f".{ext}" not in IMAGE_EXTENSIONS:
         raise UserError(f"--ext: unknown image extension '{ext}' (use one of {', '.join(IMAGE_EXTENSIONS)})")
-    if not Path(args.checkpoint).exists():
-        raise UserError(f"checkpoint not found: {args.checkpoint}")
+    args.checkpoint = resolve_checkpoint(args.checkpoint)
 
     contents = expand_inputs(args.content, "content", videos=True)
     styles = expand_inputs(args.style, "style")
@@ -300,8 +303,6 @@ def main(argv: Sequence[str] | None = None, prog: str = "adain stylize") -> int:
     args = build_parser(prog).parse_args(argv)
     if args.method == "gatys":
         return run_gatys(args)
-    if not args.checkpoint:
-        raise UserError("--checkpoint is required for --method adain (or use --method gatys)")
     plan = make_plan(args)
     inference = import_quietly("adain.inference.stylizer")
     if args.tile:

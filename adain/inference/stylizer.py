@@ -27,6 +27,7 @@ from adain.nn.model import AdaINModel
 from adain.nn.ops import feature_statistics, pad_to_multiple
 from adain.preprocess import center_crop, resize_smaller_side
 from adain.run import build_configured_encoder, load_decoder, run_model_config
+from adain.shipped import resolve_checkpoint
 
 IMAGE_BATCH = tf.TensorSpec([None, None, None, 3], tf.float32)
 FEATURE_BATCH = tf.TensorSpec([None, None, None, None], tf.float32)  # channels: the content layer's
@@ -75,11 +76,13 @@ class Stylizer:
         self.tiler = TiledStylizer(model)  # images larger than `tile_size`: memory bounded by the tile
 
     @classmethod
-    def from_checkpoint(cls, run_dir: str | os.PathLike, vgg_weights: str | None = None) -> Stylizer:
+    def from_checkpoint(cls, run_dir: str | os.PathLike | None = None, vgg_weights: str | None = None) -> Stylizer:
         """A run directory of train.py (its decoder.keras or latest checkpoint), or a decoder .keras file.
 
-        The encoder is built as the run was trained (its config.yaml, also beside a decoder .keras file).
+        None: the shipped model (`adain.shipped`). The encoder is built as the run was trained (its
+        config.yaml, also beside a decoder .keras file).
         """
+        run_dir = resolve_checkpoint(run_dir)
         decoder = load_decoder(run_dir)
         encoder, _ = build_configured_encoder(run_model_config(run_dir), vgg_weights)
         return cls(AdaINModel(encoder, decoder))
