@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+from peer import PeerUnavailable, peer_python
 from PIL import Image
 from quality import spread_pairs  # bench/ is on the tests' path (pyproject)
 from support import REPO, command_env
@@ -27,6 +28,14 @@ def test_image_grid_leaves_missing_cells_blank_and_titles_columns():
     assert (blank == 255).all()
     sheet = contact_sheet([red, red], [red, red, red], [[red] * 3] * 2, cell=20, gap=2)  # styles on top, contents left
     assert sheet.shape == (3 * 20 + 4 * 2, 4 * 20 + 5 * 2, 3)
+
+
+def test_a_peer_that_cannot_be_installed_is_one_line_saying_why(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    with pytest.raises(PeerUnavailable) as caught:
+        peer_python(blocked / "venv")  # venv cannot be made below a file: as an install failing offline would
+    assert "venv" in str(caught.value) and "\n" not in str(caught.value)
 
 
 @pytest.mark.slow
