@@ -55,6 +55,13 @@ def build_parser(prog: str = "adain serve") -> ArgumentParser:
         metavar="N",
         help="the content's smaller side while the sliders move (default 512; smaller is faster)",
     )
+    parser.add_argument(
+        "--style-size",
+        type=int,
+        default=512,
+        metavar="N",
+        help="the styles' smaller side, as adain stylize's --style-size (default 512)",
+    )
     parser.add_argument("--gallery", metavar="DIR", help="folder of style paintings (default: adain/serve/gallery)")
     parser.add_argument("--examples", metavar="DIR", help="folder of example photos (default: scikit-image's)")
     parser.add_argument("--vgg-weights", metavar="PATH", help="VGG-19 weights file (default: as the run was trained)")
@@ -69,8 +76,9 @@ def check_args(args) -> None:
         raise UserError(f"--max-upload-mb must be > 0, got {args.max_upload_mb:g}")
     if not args.max_megapixels > 0:
         raise UserError(f"--max-megapixels must be > 0, got {args.max_megapixels:g}")
-    if args.preview_size < 64:
-        raise UserError(f"--preview-size must be at least 64, got {args.preview_size}")
+    for option in ("preview_size", "style_size"):
+        if getattr(args, option) < 64:
+            raise UserError(f"--{option.replace('_', '-')} must be at least 64, got {getattr(args, option)}")
     for option in ("gallery", "examples"):
         folder = getattr(args, option)
         if folder is not None and not Path(folder).is_dir():
@@ -101,6 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_upload_mb=args.max_upload_mb,
         max_megapixels=args.max_megapixels,
         preview_size=args.preview_size,
+        style_size=args.style_size,
         examples=args.examples,
         gallery=args.gallery,
     )

@@ -41,7 +41,7 @@ from adain.inference.stylizer import Stylizer
 from adain.inference.tiling import DEFAULT_TILE
 from adain.media.images import read_image_bytes
 from adain.serve.examples import Example, load_examples
-from adain.serve.session import Picture, Session, Settings
+from adain.serve.session import STYLE_SIZE, Picture, Session, Settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_HEADER = "X-Session"
@@ -58,6 +58,7 @@ class ServeConfig:
     max_upload_mb: float = 20.0
     max_megapixels: float = 40.0
     preview_size: int = 512  # the content's smaller side while the sliders move
+    style_size: int = STYLE_SIZE  # the styles' smaller side, previews and downloads alike
     tile: int = DEFAULT_TILE  # a download at original size with one plain style is tiled above this side
     untiled_megapixels: float = 4.0  # larger downloads that cannot be tiled are refused (memory)
     max_sessions: int = 32  # tabs kept; the least recently used one is forgotten first
@@ -104,7 +105,7 @@ class Studio:
     def new_session(self) -> str:
         token = secrets.token_urlsafe(18)
         with self.sessions_lock:
-            self.sessions[token] = Session(self.config.preview_size)
+            self.sessions[token] = Session(self.config.preview_size, self.config.style_size)
             while len(self.sessions) > self.config.max_sessions:
                 self.sessions.popitem(last=False)
         return token
@@ -161,7 +162,7 @@ def sentence(message: str) -> str:
 
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused (413) as soon as it passes `limit` bytes: a huge upload is never held whole."""
-    megabytes = f"{limit / 1024 / 1024:g} MB"
+    megabytes = f"{round(limit / 1024 / 1024, 2):g} MB"
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         size = int(declared) / 1024 / 1024

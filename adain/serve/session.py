@@ -20,7 +20,7 @@ from adain.inference.options import check_alpha
 from adain.inference.stylizer import StyleStatistics, Stylizer
 from adain.media.masks import as_mask, mask_regions
 
-STYLE_SIZE = 512  # the style's smaller side, as `adain stylize`'s default --style-size
+STYLE_SIZE = 512  # the style's smaller side: `adain stylize`'s default --style-size
 SLOTS = (0, 1)  # the first style, and the optional second one (interpolation or the mask's black region)
 
 
@@ -74,6 +74,7 @@ class Session:
     """A browser tab: inputs, and the preview-size encodings of them. `version` counts content changes."""
 
     preview_size: int
+    style_size: int = STYLE_SIZE
     content: Picture | None = None
     styles: dict[int, Picture] = field(default_factory=dict)
     mask: Picture | None = None
@@ -99,7 +100,7 @@ class Session:
         if slot not in SLOTS:
             raise UserError(f"there is no style slot {slot}")
         self.statistics = {key: value for key, value in self.statistics.items() if key[0] != slot}
-        self.statistics[(slot, False)] = stylizer.encode_styles([picture.image], STYLE_SIZE)
+        self.statistics[(slot, False)] = stylizer.encode_styles([picture.image], self.style_size)
         self.styles[slot] = picture
 
     def remove_style(self, slot: int) -> None:
@@ -130,7 +131,7 @@ class Session:
             key = (slot, settings.preserve_color)
             if key not in self.statistics:  # colour preservation: the style recoloured to this content
                 self.statistics[key] = stylizer.encode_styles(
-                    [self.styles[slot].image], STYLE_SIZE, recolor_to=self.prepared_content
+                    [self.styles[slot].image], self.style_size, recolor_to=self.prepared_content
                 )
             parts.append(self.statistics[key])
         return StyleStatistics(tf.concat([p.mean for p in parts], 1), tf.concat([p.std for p in parts], 1))
@@ -162,7 +163,7 @@ class Session:
             mask=mask,
             preserve_color=settings.preserve_color,
             content_size=size,
-            style_size=STYLE_SIZE,
+            style_size=self.style_size,
             tile_size=tile if size == 0 else 0,
         )
 
@@ -190,6 +191,8 @@ class Session:
             words += ["--mask", self.mask.name]
         if settings.preserve_color:
             words.append("--preserve-color")
+        if self.style_size != STYLE_SIZE:
+            words += ["--style-size", str(self.style_size)]
         words += ["--content-size", str(size)] if size else ["--tile", str(tile)]
         words += ["--output", "stylized.png"]
         return " ".join(shlex.quote(word) for word in words)
