@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,9 +42,15 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@dataclass
+class Server:
+    url: str  # as the server printed it
+    banner: str  # the line it printed at start
+
+
 @contextlib.contextmanager
-def serve(*args: str, timeout: float = 180) -> Iterator[str]:
-    """`python -m adain serve` on a free loopback port as a real subprocess; yields its URL once it listens."""
+def serve(*args: str, timeout: float = 180) -> Iterator[Server]:
+    """`python -m adain serve` on a free loopback port as a real subprocess, once it listens."""
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2", **default_checkpoint_env()}
     process = subprocess.Popen(
@@ -70,7 +77,8 @@ def serve(*args: str, timeout: float = 180) -> Iterator[str]:
         while not started.wait(0.2):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("adain serve did not start:\n" + "".join(lines)[-3000:])
-        yield f"http://127.0.0.1:{port}/"
+        banner = next(line for line in lines if line.startswith("adain serve: http://"))
+        yield Server(banner.split()[2], banner.strip())
     finally:
         process.terminate()
         try:
@@ -78,7 +86,6 @@ def serve(*args: str, timeout: float = 180) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        serve.output = "".join(lines)  # type: ignore[attr-defined]
 
 
 @contextlib.contextmanager

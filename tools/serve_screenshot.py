@@ -28,8 +28,8 @@ def main() -> None:
     args = parser.parse_args()
     if find_chromium() is None:
         sys.exit("error: chromium and chromedriver are needed (apt-get install chromium chromium-driver)")
-    with tempfile.TemporaryDirectory() as downloads, serve() as url, chromium(Path(downloads), 1360, 900) as driver:
-        driver.get(url)
+    with tempfile.TemporaryDirectory() as downloads, serve() as server, chromium(Path(downloads), 1360, 900) as driver:
+        driver.get(server.url)
         wait_for(lambda: driver.find_elements("css selector", "#style-gallery button"), what="the gallery")
         driver.find_elements("css selector", "#content-examples button")[args.content].click()
         wait_for(lambda: driver.execute_script("return document.body.dataset.busy !== '1'"), what="the content")
