@@ -2,6 +2,7 @@
 
     python tools/serve_screenshot.py                       # the shipped model, scikit-image's examples
     python tools/serve_screenshot.py --output /tmp/serve.png --content 1 --style 2
+    python tools/serve_screenshot.py --gallery ../shared/data/style --style 14   # the README's picture
 
 Needs the `app` and `dev` extras and Debian's chromium + chromium-driver (`make test` installs them).
 """
@@ -25,10 +26,15 @@ def main() -> None:
     parser.add_argument("--content", type=int, default=1, help="index of the example photo (1: chelsea)")
     parser.add_argument("--style", type=int, default=2, help="index of the gallery style")
     parser.add_argument("--alpha", type=float, default=0.8)
+    parser.add_argument("--gallery", help="folder of paintings for the gallery (default: the app's own)")
     args = parser.parse_args()
     if find_chromium() is None:
         sys.exit("error: chromium and chromedriver are needed (apt-get install chromium chromium-driver)")
-    with tempfile.TemporaryDirectory() as downloads, serve() as server, chromium(Path(downloads), 1360, 900) as driver:
+    with (
+        tempfile.TemporaryDirectory() as downloads,
+        serve(*(["--gallery", args.gallery] if args.gallery else [])) as server,
+        chromium(Path(downloads), 1360, 900) as driver,
+    ):
         driver.get(server.url)
         wait_for(lambda: driver.find_elements("css selector", "#style-gallery button"), what="the gallery")
         driver.find_elements("css selector", "#content-examples button")[args.content].click()
