@@ -33,7 +33,7 @@ def main() -> None:
     with (
         tempfile.TemporaryDirectory() as downloads,
         serve(*(["--gallery", args.gallery] if args.gallery else [])) as server,
-        chromium(Path(downloads), 1360, 900) as driver,
+        chromium(Path(downloads), 1360, 1130) as driver,
     ):
         driver.get(server.url)
         wait_for(lambda: driver.find_elements("css selector", "#style-gallery button"), what="the gallery")

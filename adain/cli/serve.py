@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import os
 import socket
 import sys
 import tempfile
@@ -130,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def display(path: Path) -> str:
     """A path relative to the working directory when it is below it (the page shows it)."""
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(Path(os.path.abspath(path)).relative_to(Path.cwd()))
     except ValueError:
         return str(path)
 
