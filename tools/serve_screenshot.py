@@ -2,7 +2,7 @@
 
     python tools/serve_screenshot.py                       # the shipped model, scikit-image's examples
     python tools/serve_screenshot.py --output /tmp/serve.png --content 1 --style 2
-    python tools/serve_screenshot.py --gallery ../shared/data/style --style 14   # the README's picture
+    python tools/serve_screenshot.py --gallery ../shared/data/style --style 15   # the README's picture
 
 Needs the `app` and `dev` extras and Debian's chromium + chromium-driver (`make test` installs them).
 """
