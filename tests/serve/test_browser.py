@@ -1,4 +1,5 @@
-"""The web app in a real browser: `adain serve` as a subprocess, driven in Debian's headless Chromium by Selenium.
+"""The web app in a real browser: `adain serve` as a subprocess, driven in Debian's headless Chromium by Selenium:
+upload, alpha 0 and 1, download, a text file named .png, a second style and a painted mask.
 
 Under CI=true a missing Chromium, chromedriver or Selenium fails the test (`make test` installs them);
 elsewhere it skips with the reason.
@@ -13,13 +14,14 @@ import time
 
 import numpy as np
 import pytest
-from browser import chromium, find_chromium, idle, serve, set_slider, wait_for, wait_for_result
+from browser import chromium, find_chromium, idle, result_serial, serve, set_slider, wait_for, wait_for_result
 from PIL import Image
 
 PREVIEW = 128
 
 
 def require_browser() -> None:
+    """Skip (fail under CI=true) without Selenium, Chromium or chromedriver."""
     missing = []
     try:
         import selenium  # noqa: F401
@@ -118,5 +120,24 @@ def test_the_page_in_chromium(shared_data, shipped_checkpoint, tmp_path):
         set_slider(driver, "alpha", 0.5)
         wait_for_result(driver, serial)
         assert error_text(driver) == "" and idle(driver)
+
+        # a second style from the gallery, then a mask painted with the brush: the command line follows
+        serial = result_serial(driver)
+        before = shown_image(driver)
+        driver.find_element("css selector", "#second-style summary").click()
+        driver.find_elements("css selector", "#style2-gallery button")[0].click()
+        serial = wait_for_result(driver, serial)
+        assert "--style-weights 0.5,0.5" in driver.find_element("id", "command").text
+        driver.find_element("id", "use-mask").click()
+        serial = wait_for_result(driver, serial)
+        from selenium.webdriver.common.action_chains import ActionChains
+
+        canvas = driver.find_element("id", "mask-canvas")
+        ActionChains(driver).move_to_element_with_offset(canvas, -40, 0).click_and_hold().move_by_offset(
+            80, 10
+        ).release().perform()
+        serial = wait_for_result(driver, serial)
+        assert "--mask mask.png" in driver.find_element("id", "command").text and error_text(driver) == ""
+        assert np.abs(shown_image(driver) - before).mean() > 2
         driver.save_screenshot(str(tmp_path / "serve.png"))
     assert Image.open(tmp_path / "serve.png").size[0] > 800
