@@ -4,14 +4,14 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup weights demo test test-fast lint clean
+.PHONY: setup weights demo serve browser test test-fast lint clean
 
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,demo]"
+	$(PY) -m pip install --quiet -e ".[dev,demo,app]"
 	touch $@
 
 weights: setup  ## fetch + decode VGG-19 ImageNet weights once (cached in ~/.cache/adain)
@@ -28,7 +28,19 @@ demo: weights  ## stylize the demo photos with the shipped model, fine-tune it o
 	@echo "The same after the demo's fine-tuning (checkpoints/demo):       outputs/demo/grid.jpg"
 	@echo "Training curves:  $(VENV)/bin/tensorboard --logdir checkpoints/demo/logs"
 
-test: weights  ## the whole test suite, unit and end-to-end tiers (CI runs exactly this)
+serve: weights  ## the web app on the shipped model: open http://127.0.0.1:8000 (Ctrl-C stops it)
+	$(PY) -m adain serve
+
+browser:  ## Debian's headless Chromium + chromedriver for the browser test, installed with apt-get when missing
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif ! command -v apt-get >/dev/null; then \
+		echo "note: no apt-get here: install chromium and chromedriver yourself (the browser test skips without them, fails under CI=true)"; \
+	else \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+test: weights browser  ## the whole test suite, unit and end-to-end tiers (CI runs exactly this)
 	$(PY) -m pytest -q tests
 
 test-fast: weights  ## the unit tier only (no subprocess runs of the commands): under 2 minutes

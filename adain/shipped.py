@@ -1,4 +1,4 @@
-"""The shipped model: the decoder trained on the corpus that `checkpoints/` carries, used when no checkpoint is named.
+"""What the repository ships for users: the trained model (used when no checkpoint is named) and the demo paintings.
 
 It lives in the repository (not in the wheel) because it is trained, measured and versioned with the
 code; `ADAIN_CHECKPOINT` points every command at another run directory or decoder file instead. Its
@@ -16,6 +16,7 @@ SHIPPED_MODEL = "adain-corpus"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_DIR = REPO_ROOT / "checkpoints" / SHIPPED_MODEL
 CHECKPOINT_ENV = "ADAIN_CHECKPOINT"
+EXAMPLE_STYLES = REPO_ROOT / "examples" / "styles"  # public-domain paintings: the demo's styles, the web app's gallery
 
 
 def default_checkpoint() -> Path:

@@ -1,6 +1,6 @@
 """The package's layers, read from its source (ast): imports run one way, at module level, without cycles.
 
-cli -> {training, inference, quality} -> run -> {weights, data, config, shipped} -> {nn, media, preprocess} -> errors;
+cli -> serve -> inference; cli -> {training, inference, quality} -> run -> {weights, data, config, shipped} -> {nn, media, preprocess} -> errors;
 training and inference never import each other; nn imports neither config nor run.
 """
 
@@ -30,7 +30,8 @@ ALLOWED = {
     "quality": RUN,
     "inference": RUN,
     "training": RUN | {"quality"},  # the held-out evaluation callback
-    "cli": RUN | {"quality", "inference", "training"},
+    "serve": RUN | {"inference"},  # the web app: only the command line starts it
+    "cli": RUN | {"quality", "inference", "training", "serve"},
     "api": RUN | {"quality", "inference", "training", "cli"},  # adain/__init__.py and __main__.py
 }
 # Imports inside functions are allowed only where they are the point: the command line defers TensorFlow,

@@ -21,12 +21,14 @@ COMMANDS = {
     "weights": "fetch and cache the VGG-19 weights (run once before going offline)",
     "normalization": "measure (or show) the VGG-19 channel means of per_channel normalisation",
     "prepare": "prepare a TFDS dataset (COCO, WikiArt) for training",
+    "serve": "stylize in the browser: a local web app with sliders (needs the app extra)",
 }
 ALIASES = {"infer": "stylize"}  # infer.py's old name
 
 EXAMPLES = """examples:
   adain train --config configs/demo.yaml
   adain stylize --checkpoint checkpoints/demo --content photo.jpg --style art.jpg --output out.jpg
+  adain serve                                    # the web app on http://127.0.0.1:8000
   adain COMMAND --help
 
 TensorFlow's start-up log lines are hidden; --verbose (or ADAIN_TF_LOGS=1) shows them."""

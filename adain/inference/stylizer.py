@@ -147,26 +147,34 @@ class Stylizer:
         `regions` [H, W, K] (one-hot, see `adain.media.masks.mask_regions`) assign them to parts of the image instead.
         """
         contents = tf.convert_to_tensor(contents, tf.float32)
-        height, width = tf.shape(contents)[1], tf.shape(contents)[2]
+        height, width = int(contents.shape[1]), int(contents.shape[2])
         features = self.encode(contents)
-        outputs = []
+        return [self.decode(features, styles, (height, width), alpha, weights, regions) for alpha in alphas]
+
+    def decode(
+        self,
+        features: tf.Tensor,
+        styles: StyleStatistics,
+        size: tuple[int, int],
+        alpha: float = 1.0,
+        weights: Sequence[float] | None = None,
+        regions: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """AdaIN and the decoder only, on content features from `encode` (of images of `size` = (H, W)): uint8
+        [N, H, W, 3]. What a change of alpha, weights or regions costs once the content and styles are encoded."""
+        height, width = size
+        alpha = tf.constant(check_alpha(alpha), tf.float32)
         if regions is not None:
-            if regions.shape[:2] != tuple(contents.shape[1:3]) or regions.shape[-1] != styles.count:
+            if regions.shape[:2] != (height, width) or regions.shape[-1] != styles.count:
                 raise UserError(
-                    f"regions of shape {regions.shape} do not fit contents {tuple(contents.shape[1:3])} "
-                    f"and {styles.count} styles"
+                    f"regions of shape {regions.shape} do not fit contents {(height, width)} and {styles.count} styles"
                 )
             cells = region_weights(regions[None])
+            output = self._decode_masked(features, styles.mean, styles.std, cells, alpha, height, width)
         else:
             blend = tf.constant(normalize_style_weights(weights, styles.count), tf.float32)
-        for alpha in alphas:
-            alpha = tf.constant(check_alpha(alpha), tf.float32)
-            if regions is not None:
-                output = self._decode_masked(features, styles.mean, styles.std, cells, alpha, height, width)
-            else:
-                output = self._decode_blend(features, styles.mean, styles.std, blend, alpha, height, width)
-            outputs.append(to_uint8(output.numpy()))
-        return outputs
+            output = self._decode_blend(features, styles.mean, styles.std, blend, alpha, height, width)
+        return to_uint8(output.numpy())
 
     # -- the one-call API ------------------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import io
 import os
 import warnings
 from collections.abc import Iterator, Sequence
@@ -169,3 +170,54 @@ def contact_sheet(
     """Grid with styles along the top, contents down the left, outputs[i][j] at (content i, style j)."""
     cells = [[None, *styles]] + [[content, *outputs[i]] for i, content in enumerate(contents)]
     return image_grid(cells, cell, gap)
+
+
+# Formats an upload may have (Pillow's names); anything else Pillow recognises is "unsupported", not "not an image".
+UPLOAD_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "BMP", "GIF", "TIFF")
+# Image formats people upload that Pillow cannot read here: recognised by their first bytes for a clear message.
+KNOWN_UNREADABLE = {b"ftypheic": "HEIC", b"ftypheix": "HEIC", b"ftypmif1": "HEIF", b"ftypavif": "AVIF", b"%PDF": "PDF"}
+
+
+def read_image_bytes(data: bytes, what: str = "the file", max_pixels: int | None = None) -> np.ndarray:
+    """An uploaded file's bytes -> RGB uint8 [H, W, 3], in memory (no file is written).
+
+    Every refusal is one UserError sentence a person can act on: not an image, an unsupported format, or more
+    pixels than `max_pixels` (checked from the header, before anything is decoded)."""
+    if not data:
+        raise UserError(f"{what} is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                if image.format not in UPLOAD_FORMATS:
+                    raise UserError(
+                        f"{what} is a {image.format} image, an unsupported format: use JPEG, PNG, WebP, BMP, GIF or TIFF"
+                    )
+                width, height = image.size
+                if max_pixels is not None and width * height > max_pixels:
+                    raise UserError(
+                        f"{what} is {width}x{height} px ({width * height / 1e6:.1f} megapixels), more than the "
+                        f"{max_pixels / 1e6:g} megapixels allowed"
+                    )
+                array = to_rgb_uint8(ImageOps.exif_transpose(image))
+    except UserError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise UserError(f"{what} has too many pixels (refused as a possible decompression bomb)") from None
+    except Exception:  # noqa: BLE001 - UnidentifiedImageError, OSError, SyntaxError, EOFError, ...
+        head = data[:64]
+        for magic, name in KNOWN_UNREADABLE.items():
+            if magic in head:
+                raise UserError(
+                    f"{what} is a {name} file, an unsupported format: use JPEG, PNG, WebP, BMP, GIF or TIFF"
+                ) from None
+        if head.lstrip().startswith((b"<svg", b"<?xml")):
+            raise UserError(
+                f"{what} is an SVG drawing, an unsupported format: use JPEG, PNG, WebP, BMP, GIF or TIFF"
+            ) from None
+        raise UserError(f"{what} is not an image (or it is damaged)") from None
+    if min(array.shape[:2]) < MIN_SIDE:
+        raise UserError(
+            f"{what} is {array.shape[1]}x{array.shape[0]} px: images need at least {MIN_SIDE} px on each side"
+        )
+    return array
