@@ -31,10 +31,18 @@ def tensorflow_logs_wanted() -> bool:
 
 
 def quiet_tensorflow() -> None:
-    """Before TensorFlow is imported: its C++ INFO and WARNING lines off (unless ADAIN_TF_LOGS=1)."""
+    """Before TensorFlow is imported: its C++ log lines off for the whole run (unless ADAIN_TF_LOGS=1).
+
+    Level 3, not 2: TensorFlow logs some harmless notices at ERROR level *after* start-up, when an op
+    first runs (without AVX-512: "E0000 ... util.cc] oneDNN supports DT_INT32 only on platforms with
+    AVX-512"), which the start-up filter below cannot see. Set over any TF_CPP_MIN_LOG_LEVEL inherited
+    from the environment (2 is the usual advice, and lets those lines through); ADAIN_TF_LOGS=1 (or
+    `adain --verbose`) leaves TensorFlow's own settings alone. Real failures still reach the user:
+    as Python exceptions, which become one `error:` line or a traceback.
+    """
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     if not tensorflow_logs_wanted():
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 
 
 @contextlib.contextmanager
