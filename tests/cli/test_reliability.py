@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from support import REPO, run_script, write_small_config
+from support import REPO, one_error_line, run_script, write_small_config
 
 STYLE = "mondrian.jpg"
 
@@ -29,17 +29,6 @@ def run_module(module: str, *args: str, timeout: float = 600) -> subprocess.Comp
     return subprocess.run(
         [sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
     )
-
-
-def one_error_line(result: subprocess.CompletedProcess, *needles: str) -> str:
-    """Exit 2, no traceback, and the last stderr line is the error naming every needle."""
-    assert result.returncode == 2, result.stderr[-3000:]
-    assert "Traceback" not in result.stderr, result.stderr[-3000:]
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.stderr[-3000:]
-    for needle in needles:
-        assert needle in errors[0], errors[0]
-    return errors[0]
 
 
 def digest(path: Path) -> str:
