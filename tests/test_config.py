@@ -57,3 +57,10 @@ def test_missing_and_malformed_files(tmp_path):
     bad.write_text("train: [unclosed\n")
     with pytest.raises(UserError, match="not valid YAML"):
         load_config(bad)
+
+
+def test_a_config_that_is_not_text_is_one_line(tmp_path):
+    binary = tmp_path / "photo.yaml"
+    binary.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(UserError, match=r"photo\.yaml: cannot be read \(not a UTF-8 text file\)"):
+        load_config(binary)

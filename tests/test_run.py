@@ -85,3 +85,16 @@ def test_no_decoder_is_a_user_error(tmp_path):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump({"model": {"vgg_normalization": "batch"}}))
     with pytest.raises(UserError, match="vgg_normalization"):
         run_model_config(tmp_path)
+
+
+@pytest.mark.parametrize("damage", ["binary", "directory", "list"])
+def test_an_unreadable_run_config_is_a_user_error_naming_it(tmp_path, damage):
+    config = tmp_path / "config.yaml"
+    if damage == "binary":
+        config.write_bytes(bytes(range(256)) * 4)
+    elif damage == "directory":  # not silently "no config" (the default model would be the wrong one)
+        config.mkdir()
+    else:
+        config.write_text("- model\n- train\n")
+    with pytest.raises(UserError, match=str(config)):
+        read_run_config(tmp_path)

@@ -18,9 +18,8 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
-import yaml
 
-from adain.config import ModelConfig, model_config_from_dict
+from adain.config import ModelConfig, model_config_from_dict, read_yaml_mapping
 from adain.errors import UserError
 from adain.media.files import atomic_path
 from adain.nn.decoder import build_decoder
@@ -45,17 +44,11 @@ def run_directory(path: str | os.PathLike) -> Path:
 def read_run_config(path: str | os.PathLike) -> dict:
     """The run's config.yaml as saved ({} when the run has none); UserError naming the file if it is broken."""
     config_file = run_directory(path) / CONFIG_FILE
-    if not config_file.is_file():
+    if not config_file.exists():
         return {}
-    try:
-        data = yaml.safe_load(config_file.read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark else ""
-        raise UserError(f"{config_file}: not a readable YAML config{at}") from None
-    if data is not None and not isinstance(data, dict):
-        raise UserError(f"{config_file}: must hold a mapping at the top level")
-    return data or {}
+    if not config_file.is_file():
+        raise UserError(f"run config {config_file} is not a file")
+    return read_yaml_mapping(config_file, "run config")
 
 
 def run_model_config(path: str | os.PathLike) -> ModelConfig:
