@@ -94,6 +94,18 @@ def fail(message: str) -> NoReturn:
     sys.exit(EXIT_USAGE)
 
 
+def is_out_of_memory(exc: BaseException) -> bool:
+    """numpy's MemoryError, or TensorFlow's ResourceExhaustedError (CPU RAM or accelerator memory)."""
+    tensorflow = sys.modules.get("tensorflow")  # never imported here: only if the command already did
+    errors = getattr(tensorflow, "errors", None)
+    return isinstance(exc, MemoryError) or (errors is not None and isinstance(exc, errors.ResourceExhaustedError))
+
+
+def out_of_memory_detail(exc: BaseException) -> str:
+    match = re.search(r"OOM when allocating tensor with shape\s*\[[^\]]*\]", str(exc))
+    return f" ({match.group(0)})" if match else ""
+
+
 def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> NoReturn:
     """Run a CLI main: UserError -> one line + exit 2; Ctrl-C -> exit 130."""
     quiet_tensorflow()
@@ -101,6 +113,12 @@ def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[
         code = main(argv)
     except UserError as exc:
         fail(str(exc))
+    except Exception as exc:
+        if not is_out_of_memory(exc):
+            raise
+        fail(
+            f"out of memory{out_of_memory_detail(exc)}: use smaller images (--content-size, --style-size, --tile) or batches"
+        )
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)

@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from adain.media.images import contact_sheet, expand_inputs, load_image, save_image, to_uint8
+from adain.media.images import check_resized_image, contact_sheet, expand_inputs, load_image, save_image, to_uint8
 from adain.nn.layout import CONTENT_LAYER, STYLE_LAYERS
 from adain.nn.ops import adaptive_instance_norm, channel_mean_std
 from adain.nn.vgg import build_vgg19_encoder
@@ -111,6 +111,8 @@ def mean_losses(records: Sequence[dict]) -> dict:
 def load_set(specs: str | Sequence[str], size: int, limit: int | None, what: str) -> tuple[list[str], list[np.ndarray]]:
     """Images of files, folders or globs: names and float RGB arrays, smaller side `size` (0 keeps)."""
     paths = expand_inputs([specs] if isinstance(specs, str) else specs, what)[:limit]
+    for path in paths:
+        check_resized_image(path, size, False, what)
     return [p.stem for p in paths], [np.asarray(resize_smaller_side(load_image(p), size)) for p in paths]
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from support import REPO, one_error_line, run_script, write_small_config
+from support import FIXTURES, REPO, one_error_line, run_script, write_small_config
 
 STYLE = "mondrian.jpg"
 
@@ -513,3 +513,62 @@ def test_sigkill_during_saved_model_export_leaves_nothing_behind(trained, tmp_pa
     assert result.returncode == 0, result.stderr[-2000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # ...is removed by the next start
     assert (output / "saved_model.pb").is_file()
+
+
+# -- out of memory: refused before the work when it is foreseeable, one line when it is not ---------------------------
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--content-size", "100000"],
+        ["--style-size", "100000"],
+        ["--method", "gatys", "--content-size", "100000", "--iterations", "1"],
+    ],
+)
+def test_a_size_that_cannot_fit_is_refused_before_any_work(shared_data, tmp_path, extra):
+    """Before: a ResourceExhaustedError traceback after 15 s (a 100000 x 142383 px resize). Now: before TensorFlow."""
+    checkpoint = [] if "gatys" in extra else ["--checkpoint", str(FIXTURES / "legacy_run")]
+    content, style = shared_data / "content" / "cornell.jpg", shared_data / "style" / STYLE
+    inputs = ["--content", str(content), "--style", str(style), "--output", str(tmp_path / "o.jpg")]
+    result = run_script("infer.py", *checkpoint, *inputs, *extra)
+    one_error_line(result, "Mpx", "limit")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_size_that_cannot_fit_in_evaluate_is_refused(shared_data, tmp_path):
+    result = run_module(
+        "adain",
+        "evaluate",
+        "--checkpoint",
+        str(FIXTURES / "legacy_run"),
+        "--content",
+        str(shared_data / "content" / "cornell.jpg"),
+        "--style",
+        str(shared_data / "style" / STYLE),
+        "--output",
+        str(tmp_path / "report"),
+        "--size",
+        "100000",
+    )
+    one_error_line(result, "Mpx", "cornell.jpg")
+
+
+def test_running_out_of_memory_is_one_line(capsys):
+    import tensorflow as tf
+
+    from adain.cli.common import run_main
+
+    def exhausted(argv):
+        raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape[1,9,9,3] and type")
+
+    def numpy_exhausted(argv):
+        raise MemoryError
+
+    for main, detail in ((exhausted, "shape[1,9,9,3]"), (numpy_exhausted, "")):  # TensorFlow's and numpy's
+        with pytest.raises(SystemExit) as exit_:
+            run_main(main, [])
+        assert exit_.value.code == 2
+        (line,) = capsys.readouterr().err.splitlines()
+        assert line.startswith("error: out of memory") and detail in line
