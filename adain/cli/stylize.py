@@ -22,6 +22,7 @@ from adain.cli.common import ArgumentParser, import_quietly
 from adain.config import NORMALIZATIONS
 from adain.errors import UserError
 from adain.inference.options import check_size, normalize_style_weights
+from adain.media.files import check_can_write
 from adain.media.images import (
     IMAGE_EXTENSIONS,
     check_resized_image,
@@ -144,14 +145,10 @@ def check_image(path: Path) -> None:
 
 
 def check_writable(path: Path) -> None:
-    """The nearest existing ancestor must be a writable directory (the file itself is written atomically later)."""
+    """Not a directory, and its folder writable (the file itself is written atomically later)."""
     if path.is_dir():
         raise UserError(f"cannot write {path}: it is a directory")
-    parent = path.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError(f"cannot write {path}: {parent} is not a writable directory")
+    check_can_write(path)
 
 
 def same_file(a: Path, b: Path) -> bool:

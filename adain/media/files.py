@@ -9,6 +9,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from adain.errors import UserError
+
 
 @contextlib.contextmanager
 def atomic_path(
@@ -40,3 +42,30 @@ def atomic_path(
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
+
+
+def check_can_write(path: str | os.PathLike) -> None:
+    """Before any work: `path` (a file or folder to create or replace) must be writable where it will be.
+
+    Tried for real, with a file created and removed in the nearest existing folder: permission bits do
+    not say it for root, a read-only mount, /proc or /sys. One UserError naming the path otherwise.
+    """
+    problem = write_problem(path)
+    if problem:
+        raise UserError(f"cannot write {path}: {problem}")
+
+
+def write_problem(path: str | os.PathLike) -> str | None:
+    """Why `path` cannot be written (see check_can_write), or None."""
+    parent = Path(path).parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{parent} is not a directory"
+    try:
+        fd, probe = tempfile.mkstemp(dir=parent, prefix=".adain-write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return f"{parent} is not writable ({exc.strerror or exc})"
+    return None

@@ -572,3 +572,30 @@ def test_running_out_of_memory_is_one_line(capsys):
         assert exit_.value.code == 2
         (line,) = capsys.readouterr().err.splitlines()
         assert line.startswith("error: out of memory") and detail in line
+
+
+# -- an unwritable output is refused before the work, also where permission bits say yes (root, /proc, /sys) ----------
+
+
+def unwritable_folder(tmp_path: Path) -> Path:
+    if os.geteuid() == 0:  # root writes through permission bits; sysfs refuses even root
+        return Path("/sys/kernel")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    return folder
+
+
+@pytest.mark.parametrize("command", ["export_saved_model", "export_tflite", "evaluate", "stylize"])
+def test_an_unwritable_output_is_one_line_before_any_work(shared_data, tmp_path, command):
+    """Before: export and evaluate checked permission bits only, and failed with a traceback after the work."""
+    folder = unwritable_folder(tmp_path)
+    inputs = ["--content", str(shared_data / "content" / "cornell.jpg"), "--style", str(shared_data / "style" / STYLE)]
+    args = {
+        "export_saved_model": ["export", "--format", "saved_model", "--output", str(folder / "model")],
+        "export_tflite": ["export", "--format", "tflite", "--output", str(folder / "m.tflite")],
+        "evaluate": ["evaluate", *inputs, "--output", str(folder / "report")],
+        "stylize": ["stylize", *inputs, "--output", str(folder / "o.jpg")],
+    }[command]
+    result = run_module("adain", args[0], "--checkpoint", str(FIXTURES / "legacy_run"), *args[1:], timeout=120)
+    one_error_line(result, "cannot write", str(folder))
