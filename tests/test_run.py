@@ -98,3 +98,16 @@ def test_an_unreadable_run_config_is_a_user_error_naming_it(tmp_path, damage):
         config.write_text("- model\n- train\n")
     with pytest.raises(UserError, match=str(config)):
         read_run_config(tmp_path)
+
+
+@pytest.mark.parametrize("entry", ["checkpoints", "logs", "decoder.keras", "config.yaml"])
+def test_a_run_dir_entry_of_the_wrong_kind_is_a_user_error(tmp_path, entry):
+    """Before: `checkpoints` as a file was a FailedPreconditionError traceback from the CheckpointManager."""
+    from adain.run import check_layout
+
+    path = tmp_path / entry
+    path.mkdir() if "." in entry else path.write_text("x")
+    with pytest.raises(UserError, match=f"{path} should be a"):
+        check_layout(tmp_path)
+    with pytest.raises(UserError, match=f"{path} should be a"):
+        load_decoder(tmp_path)

@@ -35,6 +35,18 @@ LOG_DIR = "logs"
 SKIPPED_FILE = "skipped_files.tsv"  # unreadable images found so far: path TAB reason
 
 
+LAYOUT = {CONFIG_FILE: "file", DECODER_FILE: "file", SKIPPED_FILE: "file", CHECKPOINT_DIR: "folder", LOG_DIR: "folder"}
+
+
+def check_layout(run_dir: str | os.PathLike) -> None:
+    """Every entry of the layout that exists is of its kind: a `checkpoints` that is a file (or a `decoder.keras`
+    that is a folder) is one UserError naming it, not a traceback halfway through a run."""
+    for name, kind in LAYOUT.items():
+        path = Path(run_dir) / name
+        if path.exists() and path.is_dir() != (kind == "folder"):
+            raise UserError(f"run directory {run_dir}: {path} should be a {kind}; move it away")
+
+
 def run_directory(path: str | os.PathLike) -> Path:
     """The run a path belongs to: the directory itself, or the folder of a decoder .keras file in it."""
     path = Path(path)
@@ -92,6 +104,7 @@ def load_decoder(path: str | os.PathLike) -> keras.Model:
         return load_decoder_file(path, run_model_config(path).content_layer)
     if not path.is_dir():
         raise UserError(f"checkpoint not found: {path}")
+    check_layout(path)
     model = run_model_config(path)
     if (path / DECODER_FILE).is_file():
         return load_decoder_file(path / DECODER_FILE, model.content_layer)

@@ -599,3 +599,10 @@ def test_an_unwritable_output_is_one_line_before_any_work(shared_data, tmp_path,
     }[command]
     result = run_module("adain", args[0], "--checkpoint", str(FIXTURES / "legacy_run"), *args[1:], timeout=120)
     one_error_line(result, "cannot write", str(folder))
+
+
+@pytest.mark.slow
+def test_a_checkpoints_entry_that_is_a_file_is_one_line(trained, run_copy):
+    shutil.rmtree(run_copy / "checkpoints")
+    (run_copy / "checkpoints").write_text("not a folder")
+    one_error_line(train_on(trained[0], run_copy), str(run_copy / "checkpoints"), "should be a folder")
