@@ -89,9 +89,9 @@ class ArgumentParser(argparse.ArgumentParser):
         fail(f"{message} (see {self.prog} --help)")
 
 
-def fail(message: str) -> NoReturn:
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
-    sys.exit(EXIT_USAGE)
+    sys.exit(code)
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
@@ -112,7 +112,7 @@ def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[
     try:
         code = main(argv)
     except UserError as exc:
-        fail(str(exc))
+        fail(str(exc), exc.exit_code)
     except Exception as exc:
         if not is_out_of_memory(exc):
             raise

@@ -606,3 +606,18 @@ def test_a_checkpoints_entry_that_is_a_file_is_one_line(trained, run_copy):
     shutil.rmtree(run_copy / "checkpoints")
     (run_copy / "checkpoints").write_text("not a folder")
     one_error_line(train_on(trained[0], run_copy), str(run_copy / "checkpoints"), "should be a folder")
+
+
+def test_a_worker_that_gives_up_rejoining_exits_75_with_one_line(capsys, monkeypatch):
+    """The library raises; only the command line exits (it was a sys.exit inside adain.training.distribute)."""
+    from adain.cli.common import run_main
+    from adain.training.distribute import EXIT_PEER_LOST, MAX_REJOINS, REJOIN_ENV, Distribution
+
+    monkeypatch.setenv(REJOIN_ENV, str(MAX_REJOINS))
+    with pytest.raises(SystemExit) as exit_:
+        run_main(lambda argv: Distribution.peer_lost(None, RuntimeError("peer gone")), [])
+    assert exit_.value.code == EXIT_PEER_LOST == 75
+    assert (
+        capsys.readouterr().err.splitlines()[-1]
+        == f"error: gave up after {MAX_REJOINS} rejoins; restart every worker to resume"
+    )
