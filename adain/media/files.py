@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import shutil
 import tempfile
@@ -11,20 +12,25 @@ from pathlib import Path
 
 from adain.errors import UserError
 
+PARTIAL = ".partial-"  # temporaries are `.<name>.partial-<pid>-<random><suffix>`, beside the file they become
+_swept: set[Path] = set()  # folders already cleared of dead writers' temporaries by this process
+
 
 @contextlib.contextmanager
-def atomic_path(
-    path: str | os.PathLike, suffix: str = ".tmp", directory: bool = False, prefix: str | None = None
-) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, suffix: str = ".tmp", directory: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it replaces `path`, on error it is removed.
 
     `suffix` ends the temporary name (writers that pick the format by extension need the real one);
     `directory` yields a fresh folder instead of a file (mode 0755 instead of 0644; an existing folder
-    at `path` is replaced). `prefix` starts the temporary name (default `.<name>.`).
+    at `path` is replaced). What a SIGKILL leaves (nothing can remove it then) is removed by the next
+    atomic write into the same folder: the temporary's name carries its writer's pid.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    prefix = f".{path.name}." if prefix is None else prefix
+    if path.parent.resolve() not in _swept:
+        remove_stale_partials(path.parent)
+        _swept.add(path.parent.resolve())
+    prefix = f".{path.name}{PARTIAL}{os.getpid()}-"
     if directory:
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=prefix, suffix=suffix))
     else:
@@ -42,6 +48,26 @@ def atomic_path(
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
+
+
+def remove_stale_partials(folder: str | os.PathLike, name: str = "*") -> list[Path]:
+    """Remove the temporaries of atomic writes (of `name`, or all) in `folder` whose writer is gone; returns them."""
+    removed = []
+    for tmp in Path(folder).glob(f".{'*' if name == '*' else glob.escape(name)}{PARTIAL}*"):
+        pid = tmp.name.rsplit(PARTIAL, 1)[1].split("-")[0]
+        if not pid.isdigit() or int(pid) == 0:  # not one of ours: never touched
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:  # no such process: its writer was killed
+            if tmp.is_dir() and not tmp.is_symlink():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+        except PermissionError:  # alive, another user's
+            pass
+    return removed
 
 
 def check_can_write(path: str | os.PathLike) -> None:
