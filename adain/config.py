@@ -288,6 +288,10 @@ def validate_source(source: SourceConfig, where: str) -> None:
 
 def validate(config: Config) -> None:
     data, train = config.data, config.train
+    if not config.run_dir.strip():
+        raise UserError("config: run_dir must name a folder, got an empty string")
+    if not 0 <= config.seed < 2**32:  # numpy's and TensorFlow's seeds: refused by them only after the model is built
+        raise UserError(f"config: seed must be in [0, 2**32 - 1], got {config.seed}")
     validate_source(data.content, "data.content")
     validate_source(data.style, "data.style")
     _positive(data.load_size, "data.load_size")

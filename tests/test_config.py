@@ -42,6 +42,9 @@ def test_overrides_are_yaml_typed(tmp_path):
         ("data.content.source=s3", "must be 'folder' or 'tfds'"),
         ("model.decoder_init=zeros", "decoder_init must be one of random, encoder_transpose"),
         ("train", "expects key=value"),
+        ("seed=-1", r"seed must be in \[0, 2\*\*32 - 1\]"),  # was a ValueError traceback after the model build
+        ("seed=99999999999999999999", "seed must be in"),
+        ("run_dir=''", "run_dir must name a folder"),  # was: train into the current directory
     ],
 )
 def test_bad_values_are_one_line_errors(override, message):
