@@ -160,6 +160,8 @@ def expand_inputs(specs: Sequence[str], what: str, videos: bool = False) -> list
             matches = [path]
         else:
             matches = sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).suffix.lower() in extensions)
+        if not matches and path.is_dir():
+            raise UserError(f"{what}: no image files under {spec} ({', '.join(extensions)})")
         if not matches:
             raise UserError(f"{what} not found: {spec}")
         found += [m for m in matches if m not in found]
