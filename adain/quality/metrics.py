@@ -34,9 +34,8 @@ from adain.weights.normalization import (
     SCALE_SIZE,
     channel_scales,
     normalize_vgg_weights,
-    weights_fingerprint,
 )
-from adain.weights.sources import load_vgg19_weights
+from adain.weights.sources import load_vgg19_weights, weights_digest
 
 METRIC_NORMALIZATION = "per_channel"
 METRIC_STYLE_LAYERS = STYLE_LAYERS  # relu1_1, relu2_1, relu3_1, relu4_1
@@ -55,7 +54,7 @@ class Metrics:
     def __init__(self, vgg_weights: str | os.PathLike | None = None) -> None:
         raw = load_vgg19_weights(vgg_weights)
         scales = channel_scales(raw)
-        self.fingerprint = weights_fingerprint(raw)
+        self.fingerprint = weights_digest(raw)
         encoder_weights = normalize_vgg_weights(raw, scales)
         self.encoder = build_vgg19_encoder(encoder_weights, METRIC_STYLE_LAYERS, name="metric_vgg19")
         self.scales = [tf.constant(scales[name]) for name in METRIC_STYLE_LAYERS]
