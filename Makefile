@@ -17,13 +17,16 @@ $(VENV)/.installed: pyproject.toml
 weights: setup  ## fetch + decode VGG-19 ImageNet weights once (cached in ~/.cache/adain)
 	$(PY) -m adain weights
 
-demo: weights  ## train configs/demo.yaml on scikit-image's images, then stylize a grid
+demo: weights  ## stylize the demo photos with the shipped model, fine-tune it on the demo paintings, stylize again
 	$(PY) train.py --config configs/demo.yaml
-	$(PY) infer.py --checkpoint checkpoints/demo --content data/demo/content --style data/demo/style \
-		--content-size 256 --style-size 256 --output outputs/demo --grid outputs/demo/grid.jpg
+	$(PY) infer.py --content data/demo/content --style examples/styles \
+		--content-size 256 --style-size 256 --output outputs/demo/shipped --grid outputs/demo/grid_shipped.jpg
+	$(PY) infer.py --checkpoint checkpoints/demo --content data/demo/content --style examples/styles \
+		--content-size 256 --style-size 256 --output outputs/demo/finetuned --grid outputs/demo/grid.jpg
 	@echo
-	@echo "Grid of stylized pairs:  outputs/demo/grid.jpg   (rows: content, columns: style)"
-	@echo "Training curves:         $(VENV)/bin/tensorboard --logdir checkpoints/demo/logs"
+	@echo "Photos x paintings, shipped model (checkpoints/adain-corpus):  outputs/demo/grid_shipped.jpg"
+	@echo "The same after the demo's fine-tuning (checkpoints/demo):       outputs/demo/grid.jpg"
+	@echo "Training curves:  $(VENV)/bin/tensorboard --logdir checkpoints/demo/logs"
 
 test: weights  ## the whole test suite, unit and end-to-end tiers (CI runs exactly this)
 	$(PY) -m pytest -q tests

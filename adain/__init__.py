@@ -3,7 +3,7 @@
 The public API, imported on first use (so `import adain` and the command line stay fast)::
 
     from adain import Stylizer, load_config, train
-    stylizer = Stylizer.from_checkpoint("checkpoints/demo")
+    stylizer = Stylizer.from_checkpoint()  # the shipped model, or a run directory
     image = stylizer.stylize("photo.jpg", "painting.jpg", alpha=0.8)
 
 The package is layered; imports only run downwards (docs/architecture.md):

@@ -10,6 +10,7 @@ from adain.errors import UserError
 def test_shipped_configs_parse():
     demo = load_config(REPO / "configs" / "demo.yaml")
     assert demo.data.content.demo == "photos"
+    assert demo.train.init_from == "checkpoints/adain-corpus"  # the demo fine-tunes the shipped model
     base_text = (REPO / "configs" / "base.yaml").read_text()
     assert "coco/2017" in base_text
 

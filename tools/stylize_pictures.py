@@ -1,9 +1,10 @@
 """Regenerate the README's Stylize pictures by running the README's own `infer.py` commands.
 
-    python tools/stylize_pictures.py --checkpoint checkpoints/demo [--clip clip.mp4] [--output docs/images]
+    python tools/stylize_pictures.py [--checkpoint RUN_DIR] [--clip clip.mp4] [--output docs/images]
 
 The commands are read from the README's "## Stylize" bash block, so the pictures always come
-from exactly the documented command lines. Outputs (and --grid, --mask) are redirected into
+from exactly the documented command lines: the shipped model, unless --checkpoint names another
+(passed to them as $ADAIN_CHECKPOINT). Outputs (and --grid, --mask) are redirected into
 --output; the mask is drawn here (an ellipse, white inside) at the content's size; the video
 command runs only with --clip. Needs the demo images (`make demo` fills data/demo/).
 
@@ -16,6 +17,7 @@ batch's grid stays).
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import shutil
 import subprocess
@@ -87,7 +89,7 @@ def finish(output: Path, width: int) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", required=True, help="run directory, e.g. checkpoints/demo")
+    parser.add_argument("--checkpoint", help="run directory for the commands without --checkpoint (default: shipped)")
     parser.add_argument("--clip", help="a video for the video example (skipped without)")
     parser.add_argument("--output", default=str(REPO / "docs" / "images"))
     parser.add_argument("--width", type=int, default=512, help="largest picture width kept in --output")
@@ -110,9 +112,7 @@ def main() -> int:
             continue
         for i, value in enumerate(argv):
             flag = argv[i - 1] if i else ""
-            if flag == "--checkpoint":
-                argv[i] = args.checkpoint
-            elif flag in ("--output", "--grid"):
+            if flag in ("--output", "--grid"):
                 argv[i] = str(output / value)
             elif flag == "--mask":
                 argv[i] = str(output / value)
@@ -120,7 +120,8 @@ def main() -> int:
             elif value == "clip.mp4":
                 argv[i] = args.clip
         print("python infer.py " + shlex.join(argv), file=sys.stderr)
-        subprocess.run([sys.executable, str(REPO / "infer.py"), *argv], cwd=REPO, check=True)
+        env = {**os.environ, **({"ADAIN_CHECKPOINT": args.checkpoint} if args.checkpoint else {})}
+        subprocess.run([sys.executable, str(REPO / "infer.py"), *argv], cwd=REPO, check=True, env=env)
     files = [REPO / f for f in dict.fromkeys(inputs) if (REPO / f).is_file() and not f.endswith(".mp4")]
     strip([Image.open(f).convert("RGB") for f in files], 160).save(output / "inputs.jpg", quality=88)
     finish(output, args.width)

@@ -11,7 +11,6 @@ from adain.cli.common import ArgumentParser, import_quietly
 from adain.errors import UserError
 from adain.media.files import check_can_write
 from adain.media.images import contact_sheet, save_image
-from adain.quality.gatys_settings import GatysSettings, settings_dict
 from adain.shipped import resolve_checkpoint
 
 DESCRIPTION = """Evaluate AdaIN checkpoints (and optionally the Gatys et al. method) on content x style pairs.
@@ -48,6 +47,27 @@ def build_parser(prog: str = "adain evaluate") -> ArgumentParser:
     return parser
 
 
+def checkpoint_methods(checkpoints: Sequence[Path]) -> list[tuple[str, Callable, dict]]:
+    """(label, (content, style) -> image, report info) for each checkpoint: the AdaIN rows of an evaluation,
+    shared with bench/quality.py so that both score a checkpoint the same way."""
+    stylizer_class = import_quietly("adain.inference.stylizer").Stylizer
+    report_module = import_quietly("adain.quality.report")
+    methods: list[tuple[str, Callable, dict]] = []
+    for label, checkpoint in zip(report_module.unique_labels(checkpoints), checkpoints, strict=True):
+        stylizer = stylizer_class.from_checkpoint(checkpoint)
+
+        def adain_method(content, style, stylizer=stylizer):
+            return stylizer.stylize(content, style)
+
+        info = {
+            "method": "adain",
+            "checkpoint": str(checkpoint),
+            "trained_with": report_module.run_settings(checkpoint),
+        }
+        methods.append((label, adain_method, info))
+    return methods
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.checkpoint = [resolve_checkpoint(c) for c in args.checkpoint or [None]]
@@ -62,41 +82,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     content_names, contents = quality.load_set(args.content, args.size, args.max_images, "content")
     style_names, styles = quality.load_set(args.style, args.style_size, args.max_images, "style")
 
-    stylizer_class = import_quietly("adain.inference.stylizer").Stylizer
-    stylizers = [stylizer_class.from_checkpoint(c) for c in args.checkpoint]  # fail fast on a bad checkpoint
+    methods = checkpoint_methods(args.checkpoint)  # fail fast on a bad checkpoint
     metrics = quality.Metrics(args.vgg_weights)
-    report: dict = {
-        "metric": metrics.describe(),
-        "content_size": args.size,
-        "style_size": args.style_size,
-        "contents": content_names,
-        "styles": style_names,
-        "methods": {},
-    }
-    methods: list[tuple[str, Callable, dict]] = []
-    for label, checkpoint, stylizer in zip(
-        report_module.unique_labels(args.checkpoint), args.checkpoint, stylizers, strict=True
-    ):
-
-        def adain_method(content, style, stylizer=stylizer):
-            return stylizer.stylize(content, style)
-
-        info = {
-            "method": "adain",
-            "checkpoint": str(checkpoint),
-            "trained_with": report_module.run_settings(checkpoint),
-        }
-        methods.append((label, adain_method, info))
+    report = report_module.report_header(metrics.describe(), args.size, args.style_size, content_names, style_names)
     if args.gatys:
-        settings = GatysSettings(iterations=args.gatys_iterations)
-        if args.gatys_style_weight is not None:
-            settings.style_weight = args.gatys_style_weight
-        gatys = import_quietly("adain.quality.gatys").Gatys.from_settings(settings, args.vgg_weights)
-
-        def gatys_method(content, style):
-            return gatys.stylize(content, style).image
-
-        methods.append(("gatys", gatys_method, {"method": "gatys", "settings": settings_dict(settings)}))
+        gatys = import_quietly("adain.quality.gatys")
+        methods.append(("gatys", *gatys.gatys_method(args.gatys_iterations, args.gatys_style_weight, args.vgg_weights)))
     for label, method, info in methods:
         print(f"evaluating {label} on {len(contents)} x {len(styles)} pairs", file=sys.stderr)
         warmup = info["method"] == "adain"

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 
 from adain.errors import UserError
 from adain.media.files import atomic_path
@@ -168,33 +168,39 @@ def expand_inputs(specs: Sequence[str], what: str, videos: bool = False) -> list
     return found
 
 
+def image_grid(
+    cells: Sequence[Sequence[np.ndarray | None]],
+    cell: int = 192,
+    gap: int = 4,
+    header: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Images in rows and columns, each fitted into a cell x cell square (None: left blank), with an optional
+    row of column titles on top: the one layout behind every contact sheet."""
+    columns = max((len(row) for row in cells), default=0)
+    title = 18 if header else 0
+    height = title + len(cells) * cell + (len(cells) + 1) * gap
+    canvas = Image.new("RGB", (columns * cell + (columns + 1) * gap, height), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    for col, text in enumerate(header or []):
+        draw.text((gap + col * (cell + gap) + 2, 3), text, fill=(0, 0, 0))
+    for row, images in enumerate(cells):
+        for col, image in enumerate(images):
+            if image is None:
+                continue
+            thumb = Image.fromarray(to_uint8(image))
+            thumb.thumbnail((cell, cell), Image.LANCZOS)
+            top, left = title + gap + row * (cell + gap), gap + col * (cell + gap)
+            canvas.paste(thumb, (left + (cell - thumb.width) // 2, top + (cell - thumb.height) // 2))
+    return np.asarray(canvas)
+
+
 def contact_sheet(
     contents: Sequence[np.ndarray],
     styles: Sequence[np.ndarray],
-    outputs: Sequence[Sequence[np.ndarray]],
+    outputs: Sequence[Sequence[np.ndarray | None]],
     cell: int = 192,
     gap: int = 4,
 ) -> np.ndarray:
     """Grid with styles along the top, contents down the left, outputs[i][j] at (content i, style j)."""
-
-    def fit(image: np.ndarray) -> np.ndarray:
-        thumb = Image.fromarray(to_uint8(image))
-        thumb.thumbnail((cell, cell), Image.LANCZOS)
-        canvas = Image.new("RGB", (cell, cell), (255, 255, 255))
-        canvas.paste(thumb, ((cell - thumb.width) // 2, (cell - thumb.height) // 2))
-        return np.asarray(canvas)
-
-    rows, cols = len(contents) + 1, len(styles) + 1
-    sheet = np.full((rows * cell + (rows + 1) * gap, cols * cell + (cols + 1) * gap, 3), 255, np.uint8)
-
-    def put(row: int, col: int, image: np.ndarray) -> None:
-        top, left = gap + row * (cell + gap), gap + col * (cell + gap)
-        sheet[top : top + cell, left : left + cell] = fit(image)
-
-    for j, style in enumerate(styles):
-        put(0, j + 1, style)
-    for i, content in enumerate(contents):
-        put(i + 1, 0, content)
-        for j in range(len(styles)):
-            put(i + 1, j + 1, outputs[i][j])
-    return sheet
+    cells = [[None, *styles]] + [[content, *outputs[i]] for i, content in enumerate(contents)]
+    return image_grid(cells, cell, gap)

@@ -28,7 +28,7 @@ from adain.nn import losses
 from adain.nn.layout import VGG19_CONV_LAYERS, Weights
 from adain.nn.ops import adaptive_instance_norm, channel_mean_std
 from adain.nn.vgg import build_vgg19_encoder
-from adain.quality.gatys_settings import GatysSettings
+from adain.quality.gatys_settings import GatysSettings, settings_dict
 from adain.weights.normalization import encoder_weights
 
 
@@ -216,3 +216,19 @@ class Gatys:
             options=limits,
         )
         return result.x.reshape(shape).astype(np.float32)
+
+
+def gatys_method(
+    iterations: int, style_weight: float | None = None, vgg_weights: str | None = None
+) -> tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], dict]:
+    """Gatys et al. as an evaluation method ((content, style) -> uint8 image) and what a report says of it,
+    so that `adain evaluate` and bench/quality.py run the same optimisation."""
+    settings = GatysSettings(iterations=iterations)
+    if style_weight is not None:
+        settings.style_weight = style_weight
+    gatys = Gatys.from_settings(settings, vgg_weights)
+
+    def method(content: np.ndarray, style: np.ndarray) -> np.ndarray:
+        return gatys.stylize(content, style).image
+
+    return method, {"method": "gatys", "settings": settings_dict(settings)}

@@ -129,36 +129,37 @@ def evaluate_method(
     output_dir: Path | None = None,
     warmup: bool = True,
     progress: bool = True,
-) -> tuple[dict, list[list[np.ndarray]]]:
-    """Stylize and score every pair; returns ({pairs, mean, seconds_per_pair}, outputs[content][style])."""
-    if warmup and contents and styles:  # one untimed call: tracing is not stylization time
-        method(contents[0], styles[0])
-    content_features = [metrics.features(c) for c in contents]
-    style_features = [metrics.features(s) for s in styles]
-    records, rows = [], []
-    disable = None if progress else True
-    bar = tqdm(total=len(contents) * len(styles), unit="pair", desc="evaluate", disable=disable, leave=False)
-    for i, content in enumerate(contents):
-        row = []
-        for j, style in enumerate(styles):
-            start = time.perf_counter()
-            output = to_uint8(method(content, style))
-            seconds = time.perf_counter() - start
-            losses = metrics.losses(content_features[i], style_features[j], output.astype(np.float32))
-            record = {"content": content_names[i], "style": style_names[j], "seconds": seconds, **losses}
-            records.append(record)
-            row.append(output)
-            if output_dir is not None:
-                save_image(output, output_dir / f"{content_names[i]}_stylized_{style_names[j]}.jpg")
-            bar.update(1)
-        rows.append(row)
-    bar.close()
-    summary = {
-        "pairs": records,
+    pairs: Sequence[tuple[int, int]] | None = None,
+) -> tuple[dict, list[list[np.ndarray | None]]]:
+    """Stylize and score every pair (or only `pairs`, (content index, style index), for a slow method);
+    returns ({pairs, mean, seconds_per_pair}, outputs[content][style], None where a pair was not run)."""
+    if pairs is None:
+        pairs = [(i, j) for i in range(len(contents)) for j in range(len(styles))]
+    if warmup and pairs:  # one untimed call: tracing is not stylization time
+        method(contents[pairs[0][0]], styles[pairs[0][1]])
+    content_features = {i: metrics.features(contents[i]) for i in sorted({i for i, _ in pairs})}
+    style_features = {j: metrics.features(styles[j]) for j in sorted({j for _, j in pairs})}
+    records: list[dict] = []
+    rows: list[list[np.ndarray | None]] = [[None] * len(styles) for _ in contents]
+    for i, j in tqdm(pairs, unit="pair", desc="evaluate", disable=None if progress else True, leave=False):
+        start = time.perf_counter()
+        output = to_uint8(method(contents[i], styles[j]))
+        seconds = time.perf_counter() - start
+        losses = metrics.losses(content_features[i], style_features[j], output.astype(np.float32))
+        records.append({"content": content_names[i], "style": style_names[j], "seconds": seconds, **losses})
+        rows[i][j] = output
+        if output_dir is not None:
+            save_image(output, output_dir / f"{content_names[i]}_stylized_{style_names[j]}.jpg")
+    return summarize(records), rows
+
+
+def summarize(records: Sequence[dict]) -> dict:
+    """The per-pair records, their mean losses and mean seconds: one method's entry in a report."""
+    return {
+        "pairs": list(records),
         "mean": mean_losses(records) if records else {},
         "seconds_per_pair": float(np.mean([r["seconds"] for r in records])) if records else 0.0,
     }
-    return summary, rows
 
 
 class EvaluationCallback(keras.callbacks.Callback):

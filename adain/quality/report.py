@@ -24,6 +24,35 @@ def run_settings(checkpoint: str | os.PathLike) -> dict:
     return {"vgg_normalization": model.vgg_normalization, "decoder_init": model.decoder_init, **weights}
 
 
+def report_header(
+    metric: dict, content_size: int, style_size: int, content_names: Sequence[str], style_names: Sequence[str]
+) -> dict:
+    """The start of a report.json: how it was measured and on which images; methods are added as they run."""
+    return {
+        "metric": metric,
+        "content_size": content_size,
+        "style_size": style_size,
+        "contents": list(content_names),
+        "styles": list(style_names),
+        "methods": {},
+    }
+
+
+def comparison_table(methods: dict[str, dict]) -> str:
+    """Methods side by side, each with the number of pairs its means are over (a slow method runs on fewer)."""
+    lines = [
+        "| method | pairs | content loss (vs AdaIN target) | style loss | content loss (vs content) | s / pair |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for label, summary in methods.items():
+        mean = summary["mean"]
+        lines.append(
+            f"| {label} | {len(summary['pairs'])} | {mean['content_loss']:.3f} | {mean['style_loss']:.3f} | "
+            f"{mean['content_loss_vs_content']:.3f} | {summary['seconds_per_pair']:.3g} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def markdown_table(report: dict) -> str:
     lines = [
         "| method | trained with | content loss (vs AdaIN target) | style loss | content loss (vs content) "

