@@ -16,7 +16,7 @@ from typing import NoReturn
 from adain.errors import UserError
 
 EXIT_USAGE = 2
-TF_LOGS_ENV = "ADAIN_TF_LOGS"  # set to 1 to see TensorFlow's start-up log lines
+TF_LOGS_ENV = "ADAIN_TF_LOGS"  # set to 1 to see TensorFlow's log lines (start-up and later)
 # What TensorFlow's C++ runtime prints while it starts, on every machine: absl's "before InitializeLog" notice,
 # INFO/WARNING/ERROR lines such as "Could not find cuda drivers" and, without a GPU, "failed call to cuInit".
 START_NOISE = re.compile(
