@@ -225,6 +225,22 @@ def model_config_from_dict(section: dict) -> ModelConfig:
     return model
 
 
+def read_yaml_mapping(path: Path, what: str) -> dict:
+    """A YAML file holding a mapping (or nothing); every way it can be unreadable is one UserError naming it."""
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not a UTF-8 text file"
+        raise UserError(f"{what} {path}: cannot be read ({reason})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}" if mark else ""
+        raise UserError(f"{what} {path} is not valid YAML{at}") from None
+    if loaded is not None and not isinstance(loaded, dict):
+        raise UserError(f"{what} {path} must hold a mapping at the top level")
+    return loaded or {}
+
+
 def load_config(path: str | os.PathLike | None, overrides: Sequence[str] = ()) -> Config:
     """Read a YAML config, apply `key=value` overrides, validate. Raises UserError."""
     data: dict = {}
@@ -232,15 +248,7 @@ def load_config(path: str | os.PathLike | None, overrides: Sequence[str] = ()) -
         path = Path(path)
         if not path.is_file():
             raise UserError(f"config file not found: {path}")
-        try:
-            loaded = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            at = f" at line {mark.line + 1}" if mark else ""
-            raise UserError(f"config file {path} is not valid YAML{at}") from None
-        if loaded is not None and not isinstance(loaded, dict):
-            raise UserError(f"config file {path} must hold a mapping at the top level")
-        data = loaded or {}
+        data = read_yaml_mapping(path, "config file")
     for assignment in overrides:
         apply_override(data, assignment)
     return from_dict(data)
@@ -280,6 +288,10 @@ def validate_source(source: SourceConfig, where: str) -> None:
 
 def validate(config: Config) -> None:
     data, train = config.data, config.train
+    if not config.run_dir.strip():
+        raise UserError("config: run_dir must name a folder, got an empty string")
+    if not 0 <= config.seed < 2**32:  # numpy's and TensorFlow's seeds: refused by them only after the model is built
+        raise UserError(f"config: seed must be in [0, 2**32 - 1], got {config.seed}")
     validate_source(data.content, "data.content")
     validate_source(data.style, "data.style")
     _positive(data.load_size, "data.load_size")

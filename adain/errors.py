@@ -7,3 +7,5 @@ Command-line entry points turn it into a single line on stderr and exit code 2
 
 class UserError(Exception):
     """Bad input from the user: a path, a value, a file. Message is one line."""
+
+    exit_code = 2  # what the command line exits with (a subclass may say otherwise)

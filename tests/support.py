@@ -27,6 +27,17 @@ def command_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2", **extra}
 
 
+def one_error_line(result: subprocess.CompletedProcess, *needles: str) -> str:
+    """Exit 2, no traceback, and exactly one `error:` line on stderr, naming every needle."""
+    assert result.returncode == 2, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr[-3000:]
+    for needle in needles:
+        assert needle in errors[0], errors[0]
+    return errors[0]
+
+
 def run_script(script: str, *args: str, timeout: float = 600, **kwargs) -> subprocess.CompletedProcess:
     """Run train.py / infer.py as a user would: a real subprocess from the repo root."""
     return subprocess.run(

@@ -43,6 +43,9 @@ def test_overrides_are_yaml_typed(tmp_path):
         ("data.content.source=s3", "must be 'folder' or 'tfds'"),
         ("model.decoder_init=zeros", "decoder_init must be one of random, encoder_transpose"),
         ("train", "expects key=value"),
+        ("seed=-1", r"seed must be in \[0, 2\*\*32 - 1\]"),  # was a ValueError traceback after the model build
+        ("seed=99999999999999999999", "seed must be in"),
+        ("run_dir=''", "run_dir must name a folder"),  # was: train into the current directory
     ],
 )
 def test_bad_values_are_one_line_errors(override, message):
@@ -58,3 +61,10 @@ def test_missing_and_malformed_files(tmp_path):
     bad.write_text("train: [unclosed\n")
     with pytest.raises(UserError, match="not valid YAML"):
         load_config(bad)
+
+
+def test_a_config_that_is_not_text_is_one_line(tmp_path):
+    binary = tmp_path / "photo.yaml"
+    binary.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(UserError, match=r"photo\.yaml: cannot be read \(not a UTF-8 text file\)"):
+        load_config(binary)

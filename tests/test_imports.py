@@ -146,3 +146,30 @@ def test_a_cycle_and_a_hidden_import_are_caught():
     problems = violations(sources)
     assert any(p.startswith("import cycle:") and "adain.media.files" in p for p in problems), problems
     assert any("adain/run/__init__.py" in p and "inside a function" in p for p in problems), problems
+
+
+def command_line_code(sources: dict[str, str]) -> list[str]:
+    """argparse, sys.exit / SystemExit and `__main__` blocks outside adain/cli/ (the one place for command lines)."""
+    problems = []
+    for path, text in sources.items():
+        if path.startswith("adain/cli/") or path == "adain/__main__.py":
+            continue
+        for node in ast.walk(ast.parse(text, path)):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
+                if "argparse" in names:
+                    problems.append(f"{path}:{node.lineno}: argparse")
+            elif isinstance(node, ast.Attribute) and node.attr == "exit" and getattr(node.value, "id", "") == "sys":
+                problems.append(f"{path}:{node.lineno}: sys.exit")
+            elif isinstance(node, ast.Name) and node.id == "SystemExit":
+                problems.append(f"{path}:{node.lineno}: SystemExit")
+            elif isinstance(node, ast.Constant) and node.value == "__main__":
+                problems.append(f"{path}:{node.lineno}: a __main__ block")
+    return problems
+
+
+def test_command_lines_live_only_in_cli():
+    assert command_line_code(package_sources()) == []
+    sources = package_sources()
+    sources["adain/nn/ops.py"] += "\nimport sys\nif __name__ == '__main__':\n    sys.exit(1)\n"
+    assert len(command_line_code(sources)) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import numpy as np
@@ -85,3 +86,53 @@ def test_no_decoder_is_a_user_error(tmp_path):
     (tmp_path / "config.yaml").write_text(yaml.safe_dump({"model": {"vgg_normalization": "batch"}}))
     with pytest.raises(UserError, match="vgg_normalization"):
         run_model_config(tmp_path)
+
+
+@pytest.mark.parametrize("damage", ["binary", "directory", "list"])
+def test_an_unreadable_run_config_is_a_user_error_naming_it(tmp_path, damage):
+    config = tmp_path / "config.yaml"
+    if damage == "binary":
+        config.write_bytes(bytes(range(256)) * 4)
+    elif damage == "directory":  # not silently "no config" (the default model would be the wrong one)
+        config.mkdir()
+    else:
+        config.write_text("- model\n- train\n")
+    with pytest.raises(UserError, match=str(config)):
+        read_run_config(tmp_path)
+
+
+@pytest.mark.parametrize("entry", ["checkpoints", "logs", "decoder.keras", "config.yaml"])
+def test_a_run_dir_entry_of_the_wrong_kind_is_a_user_error(tmp_path, entry):
+    """Before: `checkpoints` as a file was a FailedPreconditionError traceback from the CheckpointManager."""
+    from adain.run import check_layout
+
+    path = tmp_path / entry
+    path.mkdir() if "." in entry else path.write_text("x")
+    with pytest.raises(UserError, match=f"{path} should be a"):
+        check_layout(tmp_path)
+    with pytest.raises(UserError, match=f"{path} should be a"):
+        load_decoder(tmp_path)
+
+
+def test_what_a_killed_writer_leaves_is_removed_by_the_next_write(tmp_path):
+    """SIGKILL leaves an atomic write's temporary (a decoder.keras, an image, a video, a SavedModel folder) behind;
+    the next atomic write into that folder removes it. A live writer's and anything not ours are kept."""
+    import subprocess
+    import sys
+
+    from adain.media.files import atomic_path
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)
+    left = [tmp_path / f".decoder.keras.partial-{dead_pid}-abc.keras", tmp_path / f".out.jpg.partial-{dead_pid}-x.jpg"]
+    left[0].write_bytes(b"half a decoder")
+    left[1].write_bytes(b"half an image")
+    (tmp_path / f".model.partial-{dead_pid}-q").mkdir()
+    (tmp_path / f".model.partial-{dead_pid}-q" / "saved_model.pb").write_bytes(b"half")
+    live = tmp_path / f".other.jpg.partial-{os.getpid()}-y.jpg"
+    live.write_bytes(b"being written")
+    mine = tmp_path / ".notes.partial-draft"
+    mine.write_text("the user's")
+    with atomic_path(tmp_path / "config.yaml") as tmp:
+        tmp.write_text("a: 1\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["config.yaml", live.name, mine.name])

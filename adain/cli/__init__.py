@@ -31,7 +31,7 @@ EXAMPLES = """examples:
   adain serve                                    # the web app on http://127.0.0.1:8000
   adain COMMAND --help
 
-TensorFlow's start-up log lines are hidden; --verbose (or ADAIN_TF_LOGS=1) shows them."""
+TensorFlow's log lines (start-up notices, its C++ logging) are hidden; --verbose (or ADAIN_TF_LOGS=1) shows them."""
 
 
 def build_parser() -> ArgumentParser:
@@ -40,7 +40,7 @@ def build_parser() -> ArgumentParser:
         description="Arbitrary style transfer with Adaptive Instance Normalization (Huang & Belongie, ICCV 2017).",
         epilog=EXAMPLES,
     )
-    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's start-up log lines")
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's log lines")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name, summary in COMMANDS.items():
         commands.add_parser(name, help=summary, add_help=False)

@@ -16,7 +16,7 @@ from typing import NoReturn
 from adain.errors import UserError
 
 EXIT_USAGE = 2
-TF_LOGS_ENV = "ADAIN_TF_LOGS"  # set to 1 to see TensorFlow's start-up log lines
+TF_LOGS_ENV = "ADAIN_TF_LOGS"  # set to 1 to see TensorFlow's log lines (start-up and later)
 # What TensorFlow's C++ runtime prints while it starts, on every machine: absl's "before InitializeLog" notice,
 # INFO/WARNING/ERROR lines such as "Could not find cuda drivers" and, without a GPU, "failed call to cuInit".
 START_NOISE = re.compile(
@@ -31,10 +31,18 @@ def tensorflow_logs_wanted() -> bool:
 
 
 def quiet_tensorflow() -> None:
-    """Before TensorFlow is imported: its C++ INFO and WARNING lines off (unless ADAIN_TF_LOGS=1)."""
+    """Before TensorFlow is imported: its C++ log lines off for the whole run (unless ADAIN_TF_LOGS=1).
+
+    Level 3, not 2: TensorFlow logs some harmless notices at ERROR level *after* start-up, when an op
+    first runs (without AVX-512: "E0000 ... util.cc] oneDNN supports DT_INT32 only on platforms with
+    AVX-512"), which the start-up filter below cannot see. Set over any TF_CPP_MIN_LOG_LEVEL inherited
+    from the environment (2 is the usual advice, and lets those lines through); ADAIN_TF_LOGS=1 (or
+    `adain --verbose`) leaves TensorFlow's own settings alone. Real failures still reach the user:
+    as Python exceptions, which become one `error:` line or a traceback.
+    """
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     if not tensorflow_logs_wanted():
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 
 
 @contextlib.contextmanager
@@ -81,9 +89,21 @@ class ArgumentParser(argparse.ArgumentParser):
         fail(f"{message} (see {self.prog} --help)")
 
 
-def fail(message: str) -> NoReturn:
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     print(f"error: {message}", file=sys.stderr)
-    sys.exit(EXIT_USAGE)
+    sys.exit(code)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """numpy's MemoryError, or TensorFlow's ResourceExhaustedError (CPU RAM or accelerator memory)."""
+    tensorflow = sys.modules.get("tensorflow")  # never imported here: only if the command already did
+    errors = getattr(tensorflow, "errors", None)
+    return isinstance(exc, MemoryError) or (errors is not None and isinstance(exc, errors.ResourceExhaustedError))
+
+
+def out_of_memory_detail(exc: BaseException) -> str:
+    match = re.search(r"OOM when allocating tensor with shape\s*\[[^\]]*\]", str(exc))
+    return f" ({match.group(0)})" if match else ""
 
 
 def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None) -> NoReturn:
@@ -92,7 +112,13 @@ def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[
     try:
         code = main(argv)
     except UserError as exc:
-        fail(str(exc))
+        fail(str(exc), exc.exit_code)
+    except Exception as exc:
+        if not is_out_of_memory(exc):
+            raise
+        fail(
+            f"out of memory{out_of_memory_detail(exc)}: use smaller images (--content-size, --style-size, --tile) or batches"
+        )
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)

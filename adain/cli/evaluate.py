@@ -9,6 +9,7 @@ from pathlib import Path
 
 from adain.cli.common import ArgumentParser, import_quietly
 from adain.errors import UserError
+from adain.media.files import check_can_write
 from adain.media.images import contact_sheet, save_image
 from adain.shipped import resolve_checkpoint
 
@@ -72,11 +73,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.checkpoint = [resolve_checkpoint(c) for c in args.checkpoint or [None]]
     if args.size < 0 or args.style_size < 0 or (args.max_images is not None and args.max_images < 1):
         raise UserError("--size and --style-size must be >= 0 and --max-images >= 1")
+    output = Path(args.output)
+    if output.exists() and not output.is_dir():
+        raise UserError(f"--output {output}: exists and is not a directory (the report is a folder)")
+    check_can_write(output / "report.json")
     quality = import_quietly("adain.quality.metrics")
     report_module = import_quietly("adain.quality.report")
     content_names, contents = quality.load_set(args.content, args.size, args.max_images, "content")
     style_names, styles = quality.load_set(args.style, args.style_size, args.max_images, "style")
-    output = Path(args.output)
 
     methods = checkpoint_methods(args.checkpoint)  # fail fast on a bad checkpoint
     metrics = quality.Metrics(args.vgg_weights)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from adain.cli.common import ArgumentParser, import_quietly
 from adain.errors import UserError
+from adain.media.files import check_can_write
 from adain.shipped import resolve_checkpoint
 
 FORMATS = ("saved_model", "tflite")
@@ -38,11 +38,7 @@ def is_tflite(path: Path) -> bool:
 def check_output(output: Path, fmt: str, overwrite: bool = False) -> None:
     """Before loading anything: the output's folder must be writable, and we only ever replace our own kind of file
     (any other file only with --overwrite; never a directory that is not a SavedModel)."""
-    parent = output.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError(f"cannot write {output}: {parent} is not a writable directory")
+    check_can_write(output)
     if fmt == "saved_model" and output.exists():
         if not output.is_dir() or (any(output.iterdir()) and not (output / "saved_model.pb").is_file()):
             raise UserError(f"cannot write {output}: it exists and is not a SavedModel directory")
@@ -81,10 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     export = import_quietly("adain.inference.export")
     export.remove_stale_partials(output)
     stylizer = export.Stylizer.from_checkpoint(args.checkpoint, args.vgg_weights)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if args.format == "saved_model":
-        export.export_saved_model(stylizer, output)
-    else:
-        export.export_tflite(stylizer, output, args.float16)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if args.format == "saved_model":
+            export.export_saved_model(stylizer, output)
+        else:
+            export.export_tflite(stylizer, output, args.float16)
+    except OSError as exc:  # the disk filled up, the folder went away: nothing half-written is left (atomic_path)
+        raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
     print(f"wrote {output}", file=sys.stderr)
     return 0

@@ -16,7 +16,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     weights = normalization.load_vgg19_weights(args.vgg_weights, verbose=True)
     means = normalization.channel_means(weights, verbose=True)
-    print(f"channel means cached in {normalization.means_cache_file(normalization.weights_fingerprint(weights))}")
+    print(f"channel means cached in {normalization.means_cache_file(normalization.weights_digest(weights))}")
     for name in ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block4_conv2", "block5_conv1"):
         values = means[name]
         dead = int((values <= normalization.DEAD_FRACTION * np.median(values)).sum())

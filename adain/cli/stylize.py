@@ -22,13 +22,15 @@ from adain.cli.common import ArgumentParser, import_quietly
 from adain.config import NORMALIZATIONS
 from adain.errors import UserError
 from adain.inference.options import check_size, normalize_style_weights
+from adain.media.files import check_can_write
 from adain.media.images import (
     IMAGE_EXTENSIONS,
-    check_min_side,
+    check_resized_image,
     contact_sheet,
     expand_inputs,
     load_image,
     open_image,
+    oriented_size,
     save_image,
 )
 from adain.media.masks import check_mask_count, mask_regions
@@ -142,34 +144,11 @@ def check_image(path: Path) -> None:
         image.verify()
 
 
-def check_stylized_size(path: Path, size: int, crop: bool, what: str) -> None:
-    """The size the image will have after --content-size/--style-size must suit the encoder."""
-    height, width = oriented_size(path)
-    if size:
-        scale = size / min(height, width)
-        height, width = max(1, round(height * scale)), max(1, round(width * scale))
-    if crop:
-        height = width = min(height, width)
-    check_min_side(height, width, f"{what} {path}" + (" (after resizing)" if size else ""))
-
-
-def oriented_size(path: Path) -> tuple[int, int]:
-    with open_image(path) as image:
-        width, height = image.size
-        if image.getexif().get(0x0112) in (5, 6, 7, 8):
-            width, height = height, width
-    return height, width
-
-
 def check_writable(path: Path) -> None:
-    """The nearest existing ancestor must be a writable directory (the file itself is written atomically later)."""
+    """Not a directory, and its folder writable (the file itself is written atomically later)."""
     if path.is_dir():
         raise UserError(f"cannot write {path}: it is a directory")
-    parent = path.parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise UserError(f"cannot write {path}: {parent} is not a writable directory")
+    check_can_write(path)
 
 
 def same_file(a: Path, b: Path) -> bool:
@@ -246,9 +225,9 @@ def make_plan(args) -> Plan:
             check_image(path)
     for path in contents:
         if not is_video(path):
-            check_stylized_size(path, args.content_size, args.crop, "content")
+            check_resized_image(path, args.content_size, args.crop, "content")
     for path in styles:
-        check_stylized_size(path, args.style_size, args.crop, "style")
+        check_resized_image(path, args.style_size, args.crop, "style")
     if any(is_video(s) for s in styles):
         raise UserError("--style must be images, not videos")
 
@@ -511,10 +490,13 @@ def run_gatys(args: argparse.Namespace) -> int:
     if alpha != 1.0:
         raise UserError("--alpha applies to --method adain; for gatys trade content and style with --style-weight")
 
+    check_size(args.content_size, "--content-size")
+    check_size(args.style_size, "--style-size")
     contents = expand_inputs(args.content, "content")
     styles = expand_inputs(args.style, "style")
-    if args.content_size < 0 or args.style_size < 0:
-        raise UserError("--content-size and --style-size must be >= 0")
+    for paths, size, what in ((contents, args.content_size, "content"), (styles, args.style_size, "style")):
+        for path in paths:
+            check_resized_image(path, size, False, what)
     output = Path(args.output)
     single = len(contents) == 1 and len(styles) == 1 and output.suffix.lower() in IMAGE_EXTENSIONS
     ext = args.ext.lstrip(".").lower()

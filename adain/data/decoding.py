@@ -19,19 +19,20 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
+from tqdm.auto import tqdm
 
-from adain.media.images import to_rgb_uint8
+from adain.media.images import MAX_PIXELS, to_rgb_uint8
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 # The most pixels decoded for one image, after any reduction: Pillow's own hard limit (2 x MAX_IMAGE_PIXELS).
-MAX_DECODED_PIXELS = 2 * 89_478_485
+MAX_DECODED_PIXELS = 2 * MAX_PIXELS
 
 
 class UnreadableImage(Exception):
     """A file that is not a decodable image; the message says why (one line)."""
 
 
-def open_image(data: bytes | str | os.PathLike, min_side: int = 0) -> Image.Image:
+def open_reduced(data: bytes | str | os.PathLike, min_side: int = 0) -> Image.Image:
     """Open an image file (path or bytes); JPEGs are set to decode at the smallest DCT scale keeping `min_side`.
 
     Pillow's decompression-bomb check runs on the full size before any reduction, so JPEGs are
@@ -64,7 +65,7 @@ def decode_image(data: bytes | str | os.PathLike, min_side: int = 0) -> np.ndarr
             data = Path(data).read_bytes()
         if not data:
             raise UnreadableImage("empty file (0 bytes)")
-        image = open_image(data, min_side)
+        image = open_reduced(data, min_side)
         with image:
             try:
                 oriented = ImageOps.exif_transpose(image)
@@ -146,8 +147,6 @@ class SkippedFiles:
                 with open(self.path, "a", encoding="utf-8") as file:
                     file.write(f"{_escape(name)}\t{_escape(reason)}\t{identity}\n")
         if self.verbose:
-            from tqdm.auto import tqdm
-
             tqdm.write(f"warning: skipped unreadable image {name}: {reason} ({count} skipped so far)", file=sys.stderr)
 
     def __contains__(self, name: object) -> bool:

@@ -6,8 +6,6 @@ The signatures (inputs, outputs, dtypes) are documented where users read them: `
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from tensorflow.python.framework.convert_to_constants import convert_variables_t
 
 from adain.inference.controls import blended_target
 from adain.inference.stylizer import Stylizer
-from adain.media.files import atomic_path
+from adain.media import files
 from adain.nn.ops import feature_statistics, pad_to_multiple
 
 SIGNATURE = "serving_default"
@@ -84,30 +82,16 @@ def write_saved_model(module, path: Path) -> None:
     tf.saved_model.save(module, str(path), signatures={SIGNATURE: module.serve.get_concrete_function()})
 
 
-def partial_prefix(output: Path) -> str:
-    """A SavedModel is written to `.<name>.partial-<pid>-*` beside it, then renamed into place."""
-    return f".{output.name}.partial-"
-
-
 def remove_stale_partials(output: Path) -> None:
-    """Partial exports left by a killed export (its pid is gone) are removed at the next start."""
-    if not output.parent.is_dir():
-        return
-    for path in output.parent.glob(partial_prefix(output) + "*"):
-        pid = path.name[len(partial_prefix(output)) :].split("-")[0]
-        try:
-            os.kill(int(pid), 0)
-        except (ValueError, ProcessLookupError):
-            shutil.rmtree(path, ignore_errors=True)
+    """Partial exports left by a killed export (its pid is gone) are removed at the next start, and said so."""
+    if output.parent.is_dir():
+        for path in files.remove_stale_partials(output.parent, output.name):
             print(f"removed {path}, left by an interrupted export", file=sys.stderr)
-        except PermissionError:  # alive, another user's
-            pass
 
 
 def export_saved_model(stylizer: Stylizer, output: Path) -> Path:
     """A SavedModel directory, written next to `output` and renamed into place."""
-    prefix = f"{partial_prefix(output)}{os.getpid()}-"
-    with atomic_path(output, suffix="", directory=True, prefix=prefix) as tmp:
+    with files.atomic_path(output, suffix="", directory=True) as tmp:
         write_saved_model(serving_module(stylizer, rank=None), tmp)
     return output
 
@@ -127,6 +111,6 @@ def export_tflite(stylizer: Stylizer, output: Path, float16: bool = False) -> Pa
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
     flatbuffer = converter.convert()
-    with atomic_path(output) as tmp:
+    with files.atomic_path(output) as tmp:
         tmp.write_bytes(flatbuffer)
     return output

@@ -21,7 +21,7 @@ from adain.inference.color import match_color
 from adain.inference.controls import blended_target, masked_target, region_weights
 from adain.inference.options import check_alpha, check_size, normalize_style_weights
 from adain.inference.tiling import TiledStylizer
-from adain.media.images import ImageLike, as_rgb_array, check_min_side, to_uint8
+from adain.media.images import ImageLike, as_rgb_array, check_image_size, resized_shape, to_uint8
 from adain.media.masks import MaskLike, check_mask_count, mask_regions
 from adain.nn.model import AdaINModel
 from adain.nn.ops import feature_statistics, pad_to_multiple
@@ -101,10 +101,12 @@ class Stylizer:
 
     def prepare(self, image: ImageLike, size: int = 0, crop: bool = False) -> tf.Tensor:
         """The one preprocessing path: float RGB 0..255, smaller side resized to `size` (0 keeps), centre square crop."""
-        image = resize_smaller_side(as_rgb_array(image).astype(np.float32), check_size(size, "size"))
+        array = as_rgb_array(image)
+        height, width = resized_shape(array.shape[0], array.shape[1], check_size(size, "size"))
+        check_image_size(min(height, width) if crop else height, min(height, width) if crop else width, "image")
+        image = resize_smaller_side(array.astype(np.float32), size)
         if crop:
             image = center_crop(image, int(min(image.shape[0], image.shape[1])))
-        check_min_side(int(image.shape[0]), int(image.shape[1]), "image")
         return image
 
     def encode(self, images: tf.Tensor) -> tf.Tensor:

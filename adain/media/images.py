@@ -22,6 +22,7 @@ ImageLike = str | os.PathLike | Image.Image | np.ndarray
 
 
 MIN_SIDE = 16  # the encoder's relu4_1 (stride 8) needs 2x2 for its reflection padding
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS  # beyond it, opening a file is refused as a decompression bomb (open_image)
 
 
 @contextlib.contextmanager
@@ -55,13 +56,45 @@ def load_image(path: str | os.PathLike) -> np.ndarray:
         return to_rgb_uint8(image)
 
 
-def check_min_side(height: int, width: int, what: str) -> None:
-    """Refuse images the encoder cannot take (a clear message instead of a MirrorPad error)."""
+def check_image_size(height: int, width: int, what: str) -> None:
+    """Refuse sizes the encoder cannot take: under MIN_SIDE (a clear message instead of a MirrorPad error), or
+    over Pillow's decompression-bomb limit, the most pixels an input may have (instead of running out of memory)."""
     if min(height, width) < MIN_SIDE:
         raise UserError(
             f"{what} is {width}x{height} px: images need at least {MIN_SIDE} px on each side "
             "(resize it, or use --content-size/--style-size)"
         )
+    if height * width > MAX_PIXELS:
+        raise UserError(
+            f"{what} would be {width}x{height} px ({height * width / 1e6:.0f} Mpx): over the {MAX_PIXELS / 1e6:.0f} Mpx "
+            "limit of images (use a smaller --content-size/--style-size)"
+        )
+
+
+def resized_shape(height: int, width: int, size: int) -> tuple[int, int]:
+    """(height, width) once the smaller side is `size` (0 keeps it): adain.preprocess.smaller_side_shape's rounding."""
+    if size <= 0:
+        return height, width
+    scale = size / min(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def oriented_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(height, width) of an image file as it is shown (EXIF rotation applied), from its header alone."""
+    with open_image(path) as image:
+        width, height = image.size
+        if image.getexif().get(0x0112) in (5, 6, 7, 8):
+            width, height = height, width
+    return height, width
+
+
+def check_resized_image(path: str | os.PathLike, size: int, crop: bool, what: str) -> None:
+    """Before any decoding: the image at `path`, resized (smaller side `size`) and optionally centre-cropped to a
+    square, must suit the encoder (check_image_size)."""
+    height, width = resized_shape(*oriented_size(path), size)
+    if crop:
+        height = width = min(height, width)
+    check_image_size(height, width, f"{what} {path}" + (" (after resizing)" if size else ""))
 
 
 def to_rgb_uint8(image: Image.Image) -> np.ndarray:
@@ -128,6 +161,8 @@ def expand_inputs(specs: Sequence[str], what: str, videos: bool = False) -> list
             matches = [path]
         else:
             matches = sorted(Path(p) for p in glob.glob(spec, recursive=True) if Path(p).suffix.lower() in extensions)
+        if not matches and path.is_dir():
+            raise UserError(f"{what}: no image files under {spec} ({', '.join(extensions)})")
         if not matches:
             raise UserError(f"{what} not found: {spec}")
         found += [m for m in matches if m not in found]

@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from adain.media.images import contact_sheet, expand_inputs, load_image, save_image, to_uint8
+from adain.media.images import check_resized_image, contact_sheet, expand_inputs, load_image, save_image, to_uint8
 from adain.nn.layout import CONTENT_LAYER, STYLE_LAYERS
 from adain.nn.ops import adaptive_instance_norm, channel_mean_std
 from adain.nn.vgg import build_vgg19_encoder
@@ -34,9 +34,8 @@ from adain.weights.normalization import (
     SCALE_SIZE,
     channel_scales,
     normalize_vgg_weights,
-    weights_fingerprint,
 )
-from adain.weights.sources import load_vgg19_weights
+from adain.weights.sources import load_vgg19_weights, weights_digest
 
 METRIC_NORMALIZATION = "per_channel"
 METRIC_STYLE_LAYERS = STYLE_LAYERS  # relu1_1, relu2_1, relu3_1, relu4_1
@@ -55,7 +54,7 @@ class Metrics:
     def __init__(self, vgg_weights: str | os.PathLike | None = None) -> None:
         raw = load_vgg19_weights(vgg_weights)
         scales = channel_scales(raw)
-        self.fingerprint = weights_fingerprint(raw)
+        self.fingerprint = weights_digest(raw)
         encoder_weights = normalize_vgg_weights(raw, scales)
         self.encoder = build_vgg19_encoder(encoder_weights, METRIC_STYLE_LAYERS, name="metric_vgg19")
         self.scales = [tf.constant(scales[name]) for name in METRIC_STYLE_LAYERS]
@@ -111,6 +110,8 @@ def mean_losses(records: Sequence[dict]) -> dict:
 def load_set(specs: str | Sequence[str], size: int, limit: int | None, what: str) -> tuple[list[str], list[np.ndarray]]:
     """Images of files, folders or globs: names and float RGB arrays, smaller side `size` (0 keeps)."""
     paths = expand_inputs([specs] if isinstance(specs, str) else specs, what)[:limit]
+    for path in paths:
+        check_resized_image(path, size, False, what)
     return [p.stem for p in paths], [np.asarray(resize_smaller_side(load_image(p), size)) for p in paths]
 
 

@@ -18,9 +18,8 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
-import yaml
 
-from adain.config import ModelConfig, model_config_from_dict
+from adain.config import ModelConfig, model_config_from_dict, read_yaml_mapping
 from adain.errors import UserError
 from adain.media.files import atomic_path
 from adain.nn.decoder import build_decoder
@@ -36,6 +35,18 @@ LOG_DIR = "logs"
 SKIPPED_FILE = "skipped_files.tsv"  # unreadable images found so far: path TAB reason
 
 
+LAYOUT = {CONFIG_FILE: "file", DECODER_FILE: "file", SKIPPED_FILE: "file", CHECKPOINT_DIR: "folder", LOG_DIR: "folder"}
+
+
+def check_layout(run_dir: str | os.PathLike) -> None:
+    """Every entry of the layout that exists is of its kind: a `checkpoints` that is a file (or a `decoder.keras`
+    that is a folder) is one UserError naming it, not a traceback halfway through a run."""
+    for name, kind in LAYOUT.items():
+        path = Path(run_dir) / name
+        if path.exists() and path.is_dir() != (kind == "folder"):
+            raise UserError(f"run directory {run_dir}: {path} should be a {kind}; move it away")
+
+
 def run_directory(path: str | os.PathLike) -> Path:
     """The run a path belongs to: the directory itself, or the folder of a decoder .keras file in it."""
     path = Path(path)
@@ -45,17 +56,11 @@ def run_directory(path: str | os.PathLike) -> Path:
 def read_run_config(path: str | os.PathLike) -> dict:
     """The run's config.yaml as saved ({} when the run has none); UserError naming the file if it is broken."""
     config_file = run_directory(path) / CONFIG_FILE
-    if not config_file.is_file():
+    if not config_file.exists():
         return {}
-    try:
-        data = yaml.safe_load(config_file.read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}" if mark else ""
-        raise UserError(f"{config_file}: not a readable YAML config{at}") from None
-    if data is not None and not isinstance(data, dict):
-        raise UserError(f"{config_file}: must hold a mapping at the top level")
-    return data or {}
+    if not config_file.is_file():
+        raise UserError(f"run config {config_file} is not a file")
+    return read_yaml_mapping(config_file, "run config")
 
 
 def run_model_config(path: str | os.PathLike) -> ModelConfig:
@@ -99,6 +104,7 @@ def load_decoder(path: str | os.PathLike) -> keras.Model:
         return load_decoder_file(path, run_model_config(path).content_layer)
     if not path.is_dir():
         raise UserError(f"checkpoint not found: {path}")
+    check_layout(path)
     model = run_model_config(path)
     if (path / DECODER_FILE).is_file():
         return load_decoder_file(path / DECODER_FILE, model.content_layer)

@@ -8,6 +8,7 @@ the decoder is used for inference, export or as `train.init_from`.
 from __future__ import annotations
 
 import os
+import zipfile
 from pathlib import Path
 
 import keras
@@ -29,6 +30,8 @@ def load_decoder_file(path: str | os.PathLike, content_layer: str) -> keras.Mode
         raise UserError(f"decoder file not found: {path}")
     if path.suffix != ".keras":
         raise UserError(f"{path}: not a decoder .keras file (give a run directory or a .keras file)")
+    if not zipfile.is_zipfile(path):  # Keras would call it "File not found"
+        raise UserError(f"{path}: not a loadable decoder (not a .keras zip archive: damaged or another kind of file)")
     try:
         decoder = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - zip, JSON, deserialization and safe-mode errors alike

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from adain.errors import UserError
+from adain.media.files import write_problem
 
 LOCK_FILE = ".lock"
 _held: dict[Path, int] = {}  # run dir -> open descriptor, never closed while the process lives
@@ -27,11 +28,8 @@ def lock_run_dir(run_dir: str | os.PathLike) -> Path:
     path = run_dir / LOCK_FILE
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
-        if not os.access(run_dir, os.W_OK | os.X_OK):
-            raise PermissionError(13, "Permission denied")
-        probe = run_dir / f".write-test-{os.getpid()}"  # os.access says yes to root on a read-only mount
-        probe.touch()
-        probe.unlink()
+        if problem := write_problem(path):  # tried for real: permission bits say yes to root on a read-only mount
+            raise UserError(f"run directory {run_dir}: {problem}")
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise UserError(f"run directory {run_dir} is not writable: {exc.strerror or exc}") from None

@@ -29,6 +29,14 @@ from adain.config import Config
 from adain.errors import UserError
 
 EXIT_PEER_LOST = 75  # EX_TEMPFAIL: restart me
+
+
+class GaveUpRejoining(UserError):
+    """A worker lost its peers more often than it may rejoin: one line, and the exit code that asks for a restart."""
+
+    exit_code = EXIT_PEER_LOST
+
+
 MAX_REJOINS = 10  # in-process restarts after a lost peer (an outage, not a bug that kills every step)
 REJOIN_ENV = "ADAIN_REJOINS"
 
@@ -103,8 +111,7 @@ class Distribution:
         rejoins = int(os.environ.get(REJOIN_ENV, "0"))
         print(f"\nlost a peer worker ({type(error).__name__}: {first_line})", file=sys.stderr)
         if rejoins >= MAX_REJOINS:
-            print(f"error: gave up after {rejoins} rejoins; restart every worker to resume", file=sys.stderr)
-            sys.exit(EXIT_PEER_LOST)
+            raise GaveUpRejoining(f"gave up after {rejoins} rejoins; restart every worker to resume")
         print(
             f"{self.task_type} {self.task_id}: restarting to rejoin from the last checkpoint "
             "once every worker is up again",

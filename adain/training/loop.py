@@ -30,6 +30,7 @@ from adain.run import (
     SKIPPED_FILE,
     build_configured_decoder,
     build_configured_encoder,
+    check_layout,
     init_decoder_from,
     make_checkpoint,
     save_decoder,
@@ -231,6 +232,7 @@ def train(config: Config, restart: bool = False) -> Path:
         print(f"distribute: {dist.describe()}", file=sys.stderr)
     if dist.is_chief:  # before anything is written: one training per run directory
         lock_run_dir(run_dir)
+        check_layout(run_dir)
         if restart and (moved := move_aside(run_dir / CHECKPOINT_DIR)):
             print(f"restart: previous checkpoints kept in {moved}", file=sys.stderr)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -16,7 +16,6 @@ the VGG weights, keyed by a fingerprint of the weights they were measured with.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from collections.abc import Sequence
@@ -31,7 +30,7 @@ from adain.media.files import atomic_path
 from adain.nn.layout import VGG19_CONV_LAYERS, Weights
 from adain.nn.vgg import build_vgg19_encoder
 from adain.preprocess import resize_smaller_side
-from adain.weights.sources import cache_dir, load_vgg19_weights
+from adain.weights.sources import cache_dir, load_vgg19_weights, weights_digest
 
 # scikit-image's bundled colour photographs and textures (the demo's images).
 SCALE_IMAGES = ALL_DEMO_IMAGES
@@ -40,15 +39,6 @@ SCALE_SIZE = 256
 # dividing by ~0 would blow it up on other images).
 DEAD_FRACTION = 1e-3
 MEANS_VERSION = 1
-
-
-def weights_fingerprint(weights: Weights) -> str:
-    """sha256 over every kernel and bias, in layer order: which weights a set of means belongs to."""
-    digest = hashlib.sha256()
-    for name in VGG19_CONV_LAYERS:
-        for array in weights[name]:
-            digest.update(np.ascontiguousarray(array, np.float32).tobytes())
-    return digest.hexdigest()
 
 
 def means_cache_file(fingerprint: str) -> Path:
@@ -79,7 +69,7 @@ def safe_scales(means: np.ndarray) -> np.ndarray:
 
 def channel_means(weights: Weights, verbose: bool = False) -> dict[str, np.ndarray]:
     """The cached means for these weights; measured (a few seconds on a CPU) and cached on first use."""
-    fingerprint = weights_fingerprint(weights)
+    fingerprint = weights_digest(weights)
     path = means_cache_file(fingerprint)
     if path.is_file():
         try:

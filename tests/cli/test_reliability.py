@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from support import REPO, run_script, write_small_config
+from support import FIXTURES, REPO, one_error_line, run_script, write_small_config
 
 STYLE = "mondrian.jpg"
 
@@ -29,17 +29,6 @@ def run_module(module: str, *args: str, timeout: float = 600) -> subprocess.Comp
     return subprocess.run(
         [sys.executable, "-m", module, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout
     )
-
-
-def one_error_line(result: subprocess.CompletedProcess, *needles: str) -> str:
-    """Exit 2, no traceback, and the last stderr line is the error naming every needle."""
-    assert result.returncode == 2, result.stderr[-3000:]
-    assert "Traceback" not in result.stderr, result.stderr[-3000:]
-    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(errors) == 1, result.stderr[-3000:]
-    for needle in needles:
-        assert needle in errors[0], errors[0]
-    return errors[0]
 
 
 def digest(path: Path) -> str:
@@ -524,3 +513,111 @@ def test_sigkill_during_saved_model_export_leaves_nothing_behind(trained, tmp_pa
     assert result.returncode == 0, result.stderr[-2000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # ...is removed by the next start
     assert (output / "saved_model.pb").is_file()
+
+
+# -- out of memory: refused before the work when it is foreseeable, one line when it is not ---------------------------
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--content-size", "100000"],
+        ["--style-size", "100000"],
+        ["--method", "gatys", "--content-size", "100000", "--iterations", "1"],
+    ],
+)
+def test_a_size_that_cannot_fit_is_refused_before_any_work(shared_data, tmp_path, extra):
+    """Before: a ResourceExhaustedError traceback after 15 s (a 100000 x 142383 px resize). Now: before TensorFlow."""
+    checkpoint = [] if "gatys" in extra else ["--checkpoint", str(FIXTURES / "legacy_run")]
+    content, style = shared_data / "content" / "cornell.jpg", shared_data / "style" / STYLE
+    inputs = ["--content", str(content), "--style", str(style), "--output", str(tmp_path / "o.jpg")]
+    result = run_script("infer.py", *checkpoint, *inputs, *extra)
+    one_error_line(result, "Mpx", "limit")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_a_size_that_cannot_fit_in_evaluate_is_refused(shared_data, tmp_path):
+    result = run_module(
+        "adain",
+        "evaluate",
+        "--checkpoint",
+        str(FIXTURES / "legacy_run"),
+        "--content",
+        str(shared_data / "content" / "cornell.jpg"),
+        "--style",
+        str(shared_data / "style" / STYLE),
+        "--output",
+        str(tmp_path / "report"),
+        "--size",
+        "100000",
+    )
+    one_error_line(result, "Mpx", "cornell.jpg")
+
+
+def test_running_out_of_memory_is_one_line(capsys):
+    import tensorflow as tf
+
+    from adain.cli.common import run_main
+
+    def exhausted(argv):
+        raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor with shape[1,9,9,3] and type")
+
+    def numpy_exhausted(argv):
+        raise MemoryError
+
+    for main, detail in ((exhausted, "shape[1,9,9,3]"), (numpy_exhausted, "")):  # TensorFlow's and numpy's
+        with pytest.raises(SystemExit) as exit_:
+            run_main(main, [])
+        assert exit_.value.code == 2
+        (line,) = capsys.readouterr().err.splitlines()
+        assert line.startswith("error: out of memory") and detail in line
+
+
+# -- an unwritable output is refused before the work, also where permission bits say yes (root, /proc, /sys) ----------
+
+
+def unwritable_folder(tmp_path: Path) -> Path:
+    if os.geteuid() == 0:  # root writes through permission bits; sysfs refuses even root
+        return Path("/sys/kernel")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    return folder
+
+
+@pytest.mark.parametrize("command", ["export_saved_model", "export_tflite", "evaluate", "stylize"])
+def test_an_unwritable_output_is_one_line_before_any_work(shared_data, tmp_path, command):
+    """Before: export and evaluate checked permission bits only, and failed with a traceback after the work."""
+    folder = unwritable_folder(tmp_path)
+    inputs = ["--content", str(shared_data / "content" / "cornell.jpg"), "--style", str(shared_data / "style" / STYLE)]
+    args = {
+        "export_saved_model": ["export", "--format", "saved_model", "--output", str(folder / "model")],
+        "export_tflite": ["export", "--format", "tflite", "--output", str(folder / "m.tflite")],
+        "evaluate": ["evaluate", *inputs, "--output", str(folder / "report")],
+        "stylize": ["stylize", *inputs, "--output", str(folder / "o.jpg")],
+    }[command]
+    result = run_module("adain", args[0], "--checkpoint", str(FIXTURES / "legacy_run"), *args[1:], timeout=120)
+    one_error_line(result, "cannot write", str(folder))
+
+
+@pytest.mark.slow
+def test_a_checkpoints_entry_that_is_a_file_is_one_line(trained, run_copy):
+    shutil.rmtree(run_copy / "checkpoints")
+    (run_copy / "checkpoints").write_text("not a folder")
+    one_error_line(train_on(trained[0], run_copy), str(run_copy / "checkpoints"), "should be a folder")
+
+
+def test_a_worker_that_gives_up_rejoining_exits_75_with_one_line(capsys, monkeypatch):
+    """The library raises; only the command line exits (it was a sys.exit inside adain.training.distribute)."""
+    from adain.cli.common import run_main
+    from adain.training.distribute import EXIT_PEER_LOST, MAX_REJOINS, REJOIN_ENV, Distribution
+
+    monkeypatch.setenv(REJOIN_ENV, str(MAX_REJOINS))
+    with pytest.raises(SystemExit) as exit_:
+        run_main(lambda argv: Distribution.peer_lost(None, RuntimeError("peer gone")), [])
+    assert exit_.value.code == EXIT_PEER_LOST == 75
+    assert (
+        capsys.readouterr().err.splitlines()[-1]
+        == f"error: gave up after {MAX_REJOINS} rejoins; restart every worker to resume"
+    )

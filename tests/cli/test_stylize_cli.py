@@ -178,7 +178,8 @@ BAD_INPUT = [
     (["--checkpoint", "/no/such/run"], "checkpoint not found"),
     (["--mask", "{mask}"], "--mask: one mask (white: first style, black: second) needs 2 styles, got 1"),
     (["--style-weights", "1,2"], "2 weights for 1 styles"),
-    (["--output", "{file}/out.jpg"], "is not a writable directory"),
+    (["--output", "{file}/out.jpg"], "file is not a directory"),
+    (["--content", "{tmp}"], "content: no image files under"),
     (["--output", "{tmp}/a.jpg", "--alpha", "0,1"], "names one file but 2 outputs would be written"),
     (["--ext", "xyz"], "--ext: unknown image extension"),
 ]

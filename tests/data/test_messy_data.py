@@ -159,11 +159,11 @@ def test_every_good_file_decodes_to_rgb_and_crops_to_size(messy_tree):
 
 
 def test_huge_jpeg_is_decoded_at_reduced_scale(messy_tree):
-    from adain.data.decoding import decode_image, open_image
+    from adain.data.decoding import decode_image, open_reduced
 
     root = messy_tree[0]
-    assert open_image(root / "huge/12000x9000.jpg", LOAD).size == (1500, 1125)  # 1/8 DCT scaling, 64x fewer pixels
-    assert open_image(root / "huge/12000x9000.jpg", 2000).size == (3000, 2250)  # never below the requested side
+    assert open_reduced(root / "huge/12000x9000.jpg", LOAD).size == (1500, 1125)  # 1/8 DCT scaling, 64x fewer pixels
+    assert open_reduced(root / "huge/12000x9000.jpg", 2000).size == (3000, 2250)  # never below the requested side
     image = decode_image(root / "huge/12000x9000.jpg", LOAD)
     assert image.shape == (1125, 1500, 3)
     np.testing.assert_allclose(image[10, 10], (200, 120, 40), atol=6)

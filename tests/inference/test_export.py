@@ -104,7 +104,7 @@ def test_export_sizes(exported):
     "args, message",
     [
         (["--checkpoint", "/no/such/run"], "checkpoint not found"),
-        (["--output", "{file}/model"], "is not a writable directory"),
+        (["--output", "{file}/model"], "file is not a directory"),
         (["--output", "{file}"], "exists and is not a SavedModel directory"),
         (["--float16"], "--float16 applies to --format tflite only"),
         (["--format", "onnx"], "invalid choice"),

@@ -116,11 +116,12 @@ def test_training_logs_held_out_evaluation(runs):
 @pytest.mark.parametrize(
     "args, message",
     [
-        ([], "nothing to evaluate"),
+        ([], "default checkpoint not found"),  # no --checkpoint: the shipped model, here absent ($ADAIN_CHECKPOINT)
         (["--checkpoint", "/no/such/run"], "checkpoint not found"),
     ],
 )
-def test_bad_input_exits_2(shared_data, tmp_path, args, message):
+def test_bad_input_exits_2(shared_data, tmp_path, args, message, monkeypatch):
+    monkeypatch.setenv("ADAIN_CHECKPOINT", str(tmp_path / "no_shipped_model"))
     result = run_evaluate(
         "--content",
         str(shared_data / "content"),
