@@ -2,7 +2,7 @@
 
     python tools/serve_screenshot.py                       # the shipped model, scikit-image's examples
     python tools/serve_screenshot.py --output /tmp/serve.png --content 1 --style 2
-    python tools/serve_screenshot.py --style 5   # the README's picture (The Starry Night)
+    python tools/serve_screenshot.py --style 5   # the README's picture (Starry Night Over the Rhône)
 
 Needs the `app` and `dev` extras and Debian's chromium + chromium-driver (`make test` installs them).
 """
