@@ -26,10 +26,8 @@ def pair_losses(shared_data):
     import keras
 
     from adain.inference.stylizer import Stylizer
-    from adain.media.images import load_image
     from adain.nn.model import AdaINModel
-    from adain.preprocess import resize_smaller_side
-    from adain.quality.metrics import Metrics
+    from adain.quality.metrics import Metrics, load_set, mean_losses
     from adain.run import build_configured_decoder, run_model_config
 
     assert (SHIPPED_DIR / "decoder.keras").is_file(), "the shipped model is missing from checkpoints/"
@@ -38,19 +36,16 @@ def pair_losses(shared_data):
     untrained = Stylizer(AdaINModel(shipped.model.encoder, build_configured_decoder(run_model_config(SHIPPED_DIR))))
     metrics = Metrics()
     losses = {"shipped": [], "untrained": []}
-    for content_name, style_name in PAIRS:
-        content, style = (
-            np.asarray(resize_smaller_side(load_image(path), SIZE))
-            for path in (shared_data / "content" / content_name, shared_data / "style" / style_name)
+    for content_name, style_name in PAIRS:  # the metric's own loader: the evaluation's sizes and preprocessing
+        (_, (content,)), (_, (style,)) = (
+            load_set(str(shared_data / kind / name), SIZE, None, kind)
+            for kind, name in (("content", content_name), ("style", style_name))
         )
         content_features, style_features = metrics.features(content), metrics.features(style)
         for name, stylizer in (("shipped", shipped), ("untrained", untrained)):
             output = stylizer.stylize(content, style).astype(np.float32)
             losses[name].append(metrics.losses(content_features, style_features, output))
-    return {
-        name: {key: float(np.mean([r[key] for r in records])) for key in ("content_loss", "style_loss")}
-        for name, records in losses.items()
-    }
+    return {name: mean_losses(records) for name, records in losses.items()}
 
 
 def test_shipped_model_beats_an_untrained_decoder_by_far(pair_losses):
