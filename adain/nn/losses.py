@@ -33,3 +33,9 @@ def total_variation(images):
     dy = images[:, 1:, :, :] - images[:, :-1, :, :]
     dx = images[:, :, 1:, :] - images[:, :, :-1, :]
     return ops.mean(ops.square(dy)) + ops.mean(ops.square(dx))
+
+
+def output_range_excess(images, low: float = 0.0, high: float = 255.0):
+    """Mean squared excess of pixel values beyond [low, high], in 0..1 units: zero for any writable image."""
+    over = ops.relu(images - high) + ops.relu(low - images)
+    return ops.mean(ops.square(over / (high - low)))

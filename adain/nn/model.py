@@ -28,6 +28,7 @@ class AdaINModel(PrebuiltFit, keras.Model):
         style_indices: Sequence[int] | None = None,
         invert_steps: int = 0,
         pixel_weight: float = 0.0,
+        output_range_weight: float = 0.0,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -38,6 +39,7 @@ class AdaINModel(PrebuiltFit, keras.Model):
         self.style_weight = style_weight
         self.tv_weight = tv_weight
         self.invert_steps, self.pixel_weight = invert_steps, pixel_weight
+        self.output_range_weight = output_range_weight
         # Which encoder outputs the style loss uses (all by default); the last output is the content layer.
         self.style_indices = list(range(len(encoder.outputs))) if style_indices is None else list(style_indices)
 
@@ -52,6 +54,7 @@ class AdaINModel(PrebuiltFit, keras.Model):
             "style_indices": self.style_indices,
             "invert_steps": self.invert_steps,
             "pixel_weight": self.pixel_weight,
+            "output_range_weight": self.output_range_weight,
         }
 
     @classmethod
@@ -109,7 +112,7 @@ class AdaINModel(PrebuiltFit, keras.Model):
             (target, style_features), adain_on = self.training_targets(content, style), None
         with tf.GradientTape() as tape:
             output = self.decoder(target, training=True)
-            output_features = self.encode_float32(output)
+            output_features = self.encode_float32(self.as_written(output))
             content_loss = losses.content_loss(output_features[-1], target)
             style_loss = losses.style_loss(
                 [output_features[i] for i in self.style_indices], [style_features[i] for i in self.style_indices]
@@ -122,6 +125,9 @@ class AdaINModel(PrebuiltFit, keras.Model):
             if self.tv_weight:
                 tv_loss = losses.total_variation(output)
                 total = total + self.tv_weight * tv_loss
+            if self.output_range_weight:
+                range_loss = losses.output_range_excess(ops.cast(output, "float32"))
+                total = total + self.output_range_weight * range_loss
             # Under tf.distribute the optimizer SUMs gradients over replicas: scale to the global-batch mean;
             # then identity unless the optimizer is a LossScaleOptimizer (mixed_float16), which unscales in apply().
             scaled = self.optimizer.scale_loss(scale_loss(total))
@@ -131,4 +137,11 @@ class AdaINModel(PrebuiltFit, keras.Model):
         logs = {"loss": total, "content_loss": content_loss, "style_loss": style_loss}
         if self.tv_weight:
             logs["tv_loss"] = tv_loss
+        if self.output_range_weight:
+            logs["range_loss"] = range_loss
         return step_logs(logs)
+
+    def as_written(self, output):
+        """What the losses see: with `output_range_weight` the output clipped to 0..255 as it is written (the
+        range loss then alone pulls clipped pixels back), else the raw output (the paper)."""
+        return ops.clip(output, 0.0, 255.0) if self.output_range_weight else output
