@@ -2,7 +2,11 @@
 
 For every content x style pair: the content loss (relu4_1 of the output against the AdaIN target
 AdaIN(f(c), f(s))), the style loss (MSE of channel means and stds, summed over relu1_1..relu4_1) and
-the content loss against the content image's own relu4_1 features. The features are always those of
+the content loss against the content image's own relu4_1 features. Beside them, what the objective does
+not see (`APPEARANCE_KEYS`): a second style metric that is not the training loss (Gram matrices over
+relu1_1..relu5_1, Gatys et al.), grey-image SSIM against the content, the CIELAB colour distance to the
+painting and the streak ratio (adain/quality/colour.py), so a recipe is not judged by the loss it minimises.
+The features are always those of
 the normalised VGG-19 (`METRIC_NORMALIZATION`; adain/weights/normalization.py), whatever the checkpoint was
 trained with; the same losses on unnormalised features (the normalised ones times the per-channel
 means) are reported beside them. Outputs are scored as written: clipped and rounded to uint8.
@@ -29,6 +33,7 @@ from adain.nn.layout import CONTENT_LAYER, STYLE_LAYERS
 from adain.nn.ops import adaptive_instance_norm, channel_mean_std
 from adain.nn.vgg import build_vgg19_encoder
 from adain.preprocess import resize_smaller_side
+from adain.quality.colour import colour_distance, streak_ratio
 from adain.weights.normalization import (
     SCALE_IMAGES,
     SCALE_SIZE,
@@ -41,6 +46,8 @@ METRIC_NORMALIZATION = "per_channel"
 METRIC_STYLE_LAYERS = STYLE_LAYERS  # relu1_1, relu2_1, relu3_1, relu4_1
 METRIC_CONTENT_LAYER = CONTENT_LAYER  # relu4_1, the last of the style layers
 LOSS_KEYS = ("content_loss", "style_loss", "content_loss_vs_content")
+APPEARANCE_KEYS = ("gram_style_loss", "ssim", "colour_distance", "streak_ratio")
+GRAM_LAYERS = (*STYLE_LAYERS, "block5_conv1")  # relu1_1..relu5_1, as in Gatys et al.
 IMAGE = tf.TensorSpec([1, None, None, 3], tf.float32)
 
 
@@ -59,6 +66,10 @@ class Metrics:
         self.encoder = build_vgg19_encoder(encoder_weights, METRIC_STYLE_LAYERS, name="metric_vgg19")
         self.scales = [tf.constant(scales[name]) for name in METRIC_STYLE_LAYERS]
         self._features = tf.function(lambda image: self.encoder(image, training=False), input_signature=[IMAGE])
+        gram_encoder = build_vgg19_encoder(encoder_weights, GRAM_LAYERS, name="metric_vgg19_gram")
+        self._grams = tf.function(
+            lambda image: [_gram(f) for f in gram_encoder(image, training=False)], input_signature=[IMAGE]
+        )
 
     def describe(self) -> dict:
         return {
@@ -99,10 +110,41 @@ class Metrics:
                 result[f"{space}_features"] = losses
         return result
 
+    def grams(self, image) -> list[tf.Tensor]:
+        """Gram matrices [C, C] / (H W) of one float RGB 0..255 image at relu1_1..relu5_1 (normalised features)."""
+        return list(self._grams(tf.convert_to_tensor(np.asarray(image, np.float32)[None])))
+
+    def appearance(self, content: np.ndarray, style: np.ndarray, output: np.ndarray, style_grams: list) -> dict:
+        """The measures the objective does not see (APPEARANCE_KEYS) for one written output (float 0..255)."""
+        gram = sum(
+            float(tf.reduce_mean(tf.square(o - s))) for o, s in zip(self.grams(output), style_grams, strict=True)
+        )
+        grey = [
+            tf.convert_to_tensor(np.asarray(i, np.float32) @ GREY, tf.float32)[..., None] for i in (output, content)
+        ]
+        return {
+            "gram_style_loss": gram,
+            "ssim": float(tf.image.ssim(grey[0], grey[1], max_val=255.0)),
+            "colour_distance": colour_distance(output, style),
+            "streak_ratio": streak_ratio(output, content),
+        }
+
+
+GREY = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def _gram(features: tf.Tensor) -> tf.Tensor:
+    shape = tf.shape(features)
+    flat = tf.reshape(features, [-1, shape[-1]])
+    return tf.matmul(flat, flat, transpose_a=True) / tf.cast(tf.shape(flat)[0], tf.float32)
+
 
 def mean_losses(records: Sequence[dict]) -> dict:
-    """Averages over pairs, for the primary and the secondary feature space."""
+    """Averages over pairs, for the primary and the secondary feature space, the appearance measures where
+    scored, and the medians of the primary losses (one failed style moves a mean, not a median)."""
     means = {key: float(np.mean([r[key] for r in records])) for key in LOSS_KEYS}
+    means.update({key: float(np.mean([r[key] for r in records])) for key in APPEARANCE_KEYS if key in records[0]})
+    means["median"] = {key: float(np.median([r[key] for r in records])) for key in LOSS_KEYS}
     means["none_features"] = {key: float(np.mean([r["none_features"][key] for r in records])) for key in LOSS_KEYS}
     return means
 
@@ -130,15 +172,18 @@ def evaluate_method(
     warmup: bool = True,
     progress: bool = True,
     pairs: Sequence[tuple[int, int]] | None = None,
+    appearance: bool = False,
 ) -> tuple[dict, list[list[np.ndarray | None]]]:
     """Stylize and score every pair (or only `pairs`, (content index, style index), for a slow method);
-    returns ({pairs, mean, seconds_per_pair}, outputs[content][style], None where a pair was not run)."""
+    returns ({pairs, mean, seconds_per_pair}, outputs[content][style], None where a pair was not run).
+    `appearance`: also score APPEARANCE_KEYS (one more VGG pass per output)."""
     if pairs is None:
         pairs = [(i, j) for i in range(len(contents)) for j in range(len(styles))]
     if warmup and pairs:  # one untimed call: tracing is not stylization time
         method(contents[pairs[0][0]], styles[pairs[0][1]])
     content_features = {i: metrics.features(contents[i]) for i in sorted({i for i, _ in pairs})}
     style_features = {j: metrics.features(styles[j]) for j in sorted({j for _, j in pairs})}
+    style_grams = {j: metrics.grams(styles[j]) for j in style_features} if appearance else {}
     records: list[dict] = []
     rows: list[list[np.ndarray | None]] = [[None] * len(styles) for _ in contents]
     for i, j in tqdm(pairs, unit="pair", desc="evaluate", disable=None if progress else True, leave=False):
@@ -146,6 +191,8 @@ def evaluate_method(
         output = to_uint8(method(contents[i], styles[j]))
         seconds = time.perf_counter() - start
         losses = metrics.losses(content_features[i], style_features[j], output.astype(np.float32))
+        if appearance:
+            losses.update(metrics.appearance(contents[i], styles[j], output.astype(np.float32), style_grams[j]))
         records.append({"content": content_names[i], "style": style_names[j], "seconds": seconds, **losses})
         rows[i][j] = output
         if output_dir is not None:
