@@ -63,13 +63,10 @@ class Metrics:
         scales = channel_scales(raw)
         self.fingerprint = weights_digest(raw)
         encoder_weights = normalize_vgg_weights(raw, scales)
-        self.encoder = build_vgg19_encoder(encoder_weights, METRIC_STYLE_LAYERS, name="metric_vgg19")
+        # One pass gives the paper's layers and relu5_1 for the Gram metric (block5_conv1 adds about 1/8).
+        self.encoder = build_vgg19_encoder(encoder_weights, GRAM_LAYERS, name="metric_vgg19")
         self.scales = [tf.constant(scales[name]) for name in METRIC_STYLE_LAYERS]
-        self._features = tf.function(lambda image: self.encoder(image, training=False), input_signature=[IMAGE])
-        gram_encoder = build_vgg19_encoder(encoder_weights, GRAM_LAYERS, name="metric_vgg19_gram")
-        self._grams = tf.function(
-            lambda image: [_gram(f) for f in gram_encoder(image, training=False)], input_signature=[IMAGE]
-        )
+        self._taps = tf.function(lambda image: self.encoder(image, training=False), input_signature=[IMAGE])
 
     def describe(self) -> dict:
         return {
@@ -80,14 +77,28 @@ class Metrics:
             "vgg_weights_sha256": self.fingerprint,
         }
 
-    def features(self, image) -> list[tf.Tensor]:
-        """Normalised features of one float RGB 0..255 image [H, W, 3]."""
-        return list(self._features(tf.convert_to_tensor(np.asarray(image, np.float32)[None])))
+    def taps(self, image) -> list[tf.Tensor]:
+        """Normalised features of one float RGB 0..255 image [H, W, 3] at GRAM_LAYERS (relu1_1..relu5_1)."""
+        return list(self._taps(tf.convert_to_tensor(np.asarray(image, np.float32)[None])))
 
-    def losses(self, content_features: list, style_features: list, output) -> dict:
-        """All losses of one output, on normalised features and on unnormalised ones."""
-        output_features = self.features(output)
+    def features(self, image) -> list[tf.Tensor]:
+        """Normalised features of one float RGB 0..255 image [H, W, 3] at the paper's layers (relu1_1..relu4_1)."""
+        return self.taps(image)[: len(METRIC_STYLE_LAYERS)]
+
+    def grams(self, image) -> list[tf.Tensor]:
+        """Gram matrices [C, C] / (H W) of one image at relu1_1..relu5_1 (normalised features)."""
+        return [_gram(f) for f in self.taps(image)]
+
+    def losses(self, content_features: list, style_features: list, output, style_grams: list | None = None) -> dict:
+        """All losses of one output, on normalised features and on unnormalised ones; with the style's `grams`
+        also the Gram-matrix style loss over relu1_1..relu5_1 (from the same VGG pass)."""
+        output_taps = self.taps(output)
+        output_features = output_taps[: len(METRIC_STYLE_LAYERS)]
         result = {}
+        if style_grams is not None:
+            result["gram_style_loss"] = sum(
+                float(tf.reduce_mean(tf.square(_gram(o) - s))) for o, s in zip(output_taps, style_grams, strict=True)
+            )
         for space, scales in (("per_channel", [1.0] * len(self.scales)), ("none", self.scales)):
             fc, fs, fo = (
                 [f * k for f, k in zip(feats, scales, strict=True)]
@@ -110,20 +121,13 @@ class Metrics:
                 result[f"{space}_features"] = losses
         return result
 
-    def grams(self, image) -> list[tf.Tensor]:
-        """Gram matrices [C, C] / (H W) of one float RGB 0..255 image at relu1_1..relu5_1 (normalised features)."""
-        return list(self._grams(tf.convert_to_tensor(np.asarray(image, np.float32)[None])))
-
-    def appearance(self, content: np.ndarray, style: np.ndarray, output: np.ndarray, style_grams: list) -> dict:
-        """The measures the objective does not see (APPEARANCE_KEYS) for one written output (float 0..255)."""
-        gram = sum(
-            float(tf.reduce_mean(tf.square(o - s))) for o, s in zip(self.grams(output), style_grams, strict=True)
-        )
+    def appearance(self, content: np.ndarray, style: np.ndarray, output: np.ndarray) -> dict:
+        """The pixel measures the objective does not see, for one written output (float 0..255); the Gram style
+        loss, the fourth of APPEARANCE_KEYS, comes from `losses` with the style's grams."""
         grey = [
             tf.convert_to_tensor(np.asarray(i, np.float32) @ GREY, tf.float32)[..., None] for i in (output, content)
         ]
         return {
-            "gram_style_loss": gram,
             "ssim": float(tf.image.ssim(grey[0], grey[1], max_val=255.0)),
             "colour_distance": colour_distance(output, style),
             "streak_ratio": streak_ratio(output, content),
@@ -182,17 +186,19 @@ def evaluate_method(
     if warmup and pairs:  # one untimed call: tracing is not stylization time
         method(contents[pairs[0][0]], styles[pairs[0][1]])
     content_features = {i: metrics.features(contents[i]) for i in sorted({i for i, _ in pairs})}
-    style_features = {j: metrics.features(styles[j]) for j in sorted({j for _, j in pairs})}
-    style_grams = {j: metrics.grams(styles[j]) for j in style_features} if appearance else {}
+    style_taps = {j: metrics.taps(styles[j]) for j in sorted({j for _, j in pairs})}
+    style_features = {j: taps[: len(METRIC_STYLE_LAYERS)] for j, taps in style_taps.items()}
+    style_grams = {j: [_gram(f) for f in taps] for j, taps in style_taps.items()}
     records: list[dict] = []
     rows: list[list[np.ndarray | None]] = [[None] * len(styles) for _ in contents]
     for i, j in tqdm(pairs, unit="pair", desc="evaluate", disable=None if progress else True, leave=False):
         start = time.perf_counter()
         output = to_uint8(method(contents[i], styles[j]))
         seconds = time.perf_counter() - start
-        losses = metrics.losses(content_features[i], style_features[j], output.astype(np.float32))
+        grams = style_grams[j] if appearance else None
+        losses = metrics.losses(content_features[i], style_features[j], output.astype(np.float32), grams)
         if appearance:
-            losses.update(metrics.appearance(contents[i], styles[j], output.astype(np.float32), style_grams[j]))
+            losses.update(metrics.appearance(contents[i], styles[j], output.astype(np.float32)))
         records.append({"content": content_names[i], "style": style_names[j], "seconds": seconds, **losses})
         rows[i][j] = output
         if output_dir is not None:
