@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from adain.cli.common import ArgumentParser, import_quietly
+from adain.cli.common import ArgumentParser, tensorflow_quietly
 from adain.errors import UserError
 from adain.shipped import resolve_checkpoint
 
@@ -99,12 +99,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_args(args)
     checkpoint = resolve_checkpoint(args.checkpoint)
     print(f"loading the model from {checkpoint} ...", file=sys.stderr, flush=True)
-    stylizer_module = import_quietly("adain.inference.stylizer")
-    app_module = import_quietly("adain.serve.app")
+    with tensorflow_quietly():
+        from adain.inference.stylizer import Stylizer
+        from adain.serve.app import ServeConfig, create_app
     import uvicorn
 
-    stylizer = stylizer_module.Stylizer.from_checkpoint(checkpoint, args.vgg_weights)
-    config = app_module.ServeConfig(
+    stylizer = Stylizer.from_checkpoint(checkpoint, args.vgg_weights)
+    config = ServeConfig(
         checkpoint=args.checkpoint,
         model=str(args.checkpoint) if args.checkpoint else f"the default model ({display(checkpoint)})",
         max_upload_mb=args.max_upload_mb,
@@ -114,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         examples=args.examples,
         gallery=args.gallery,
     )
-    app = app_module.create_app(stylizer, config)
+    app = create_app(stylizer, config)
     with tempfile.TemporaryDirectory(prefix="adain-serve-") as scratch, scratch_tempdir(scratch):
         server = uvicorn.Server(uvicorn.Config(app, host=args.host, port=args.port, log_level="warning"))
         listening = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)

@@ -50,6 +50,14 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp", directory: bool =
             tmp.unlink()
 
 
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write a text file (a report, a config, a state file) atomically: readers see the old or the new one."""
+    path = Path(path)
+    with atomic_path(path, suffix=path.suffix) as tmp:
+        tmp.write_text(text)
+    return path
+
+
 def remove_stale_partials(folder: str | os.PathLike, name: str = "*") -> list[Path]:
     """Remove the temporaries of atomic writes (of `name`, or all) in `folder` whose writer is gone; returns them."""
     removed = []
