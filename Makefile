@@ -11,7 +11,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,demo,app]"
+	$(PY) -m pip install --quiet -e ".[dev,demo,app,video]"
 	touch $@
 
 weights: setup  ## fetch + decode VGG-19 ImageNet weights once (cached in ~/.cache/adain)
