@@ -84,6 +84,10 @@ class TrainConfig:
     tv_weight: float = 0.0  # total-variation loss weight (0: off)
     eval_every: int = 0  # evaluate on the held-out `eval` set every N steps (0: off)
     init_from: str | None = None  # start the decoder from another run (dir or decoder .keras): fine-tuning
+    # Time budget: stop cleanly (checkpoint + decoder.keras, as at the last step) once this many minutes of
+    # training have passed, counted from the first step (setup excluded); the same command resumes with a new
+    # budget. null: train all `steps`. For runs that must end in time (the demo on a CPU without bfloat16).
+    max_minutes: float | None = None
 
 
 @dataclass
@@ -320,6 +324,8 @@ def validate(config: Config) -> None:
     _positive(train.invert_steps, "train.invert_steps", allow_zero=True)
     _positive(train.pixel_weight, "train.pixel_weight", allow_zero=True)
     _positive(train.eval_every, "train.eval_every", allow_zero=True)
+    if train.max_minutes is not None:
+        _positive(train.max_minutes, "train.max_minutes")
     if train.init_from is not None and not Path(train.init_from).exists():
         raise UserError(f"config: train.init_from: not found: {train.init_from}")
     validate_model(config.model)

@@ -184,6 +184,22 @@ class TrainingSummaries(keras.callbacks.Callback):
         self.writer.close()
 
 
+class TimeBudget(keras.callbacks.Callback):
+    """train.max_minutes: stop after the step that uses up the budget; `train()` then saves as at a normal end."""
+
+    def __init__(self, minutes: float) -> None:
+        super().__init__()
+        self.seconds, self.start, self.stopped_at = minutes * 60.0, 0.0, None
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.perf_counter() - self.start >= self.seconds:
+            self.model.stop_training = True
+            self.stopped_at = current_step(self.model)
+
+
 class ProgressBar(keras.callbacks.Callback):
     """tqdm bar over the whole run (resumed runs start part-way), with steps/s and losses.
 
@@ -255,6 +271,7 @@ def train(config: Config, restart: bool = False) -> Path:
         save_config(config, run_dir / CONFIG_FILE)
     if start:
         print(f"resuming from {latest} at step {start}", file=sys.stderr)
+    budget = None
     if start < total:
         # A resumed run reseeds its data so it does not replay the batches it already saw.
         skipped = SkippedFiles(run_dir / SKIPPED_FILE)  # kept across resumes
@@ -282,6 +299,11 @@ def train(config: Config, restart: bool = False) -> Path:
             callbacks.insert(1, summaries)
         if config.train.eval_every and dist.is_chief:  # held-out evaluation: eval/ scalars and sheet
             callbacks.append(EvaluationCallback.from_config(config, run_dir / LOG_DIR))
+        budget = TimeBudget(config.train.max_minutes) if config.train.max_minutes else None
+        if budget is not None:
+            if dist.multi_worker:  # each worker's clock would stop it at another step: the collectives would hang
+                raise UserError("train.max_minutes works on one machine; with several workers, set train.steps")
+            callbacks.append(budget)
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             model.fit(dataset, epochs=1, steps_per_epoch=total - start, verbose=0, shuffle=False, callbacks=callbacks)
@@ -300,6 +322,12 @@ def train(config: Config, restart: bool = False) -> Path:
                 listed = run_dir / SKIPPED_FILE
                 print(f"data: {len(skipped)} unreadable image files skipped (listed in {listed})", file=sys.stderr)
     step = current_step(model)
+    if budget is not None and budget.stopped_at is not None and step < total:
+        print(
+            f"time budget: train.max_minutes={config.train.max_minutes:g} used up at step {step} of {total}; "
+            "saving the checkpoint and decoder; run the same command to go on",
+            file=sys.stderr,
+        )
     check_finite_weights(model.decoder, step)
     if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(f"-{step}"):
         manager.save(checkpoint_number=step)
