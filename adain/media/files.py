@@ -40,6 +40,22 @@ def out_of_room(exc: BaseException) -> str | None:
     return next((reason for code, reason in OUT_OF_ROOM.items() if os.strerror(code).lower() in text), None)
 
 
+def short_write_cause(path: str | os.PathLike) -> str:
+    """Why a file a child process wrote (ffmpeg) came out short, when the child did not say: the file-size limit
+    it reached, a full disk, or else just "it is incomplete"."""
+    import resource
+
+    path = Path(path)
+    size = path.stat().st_size if path.exists() else 0
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY and size >= limit:
+        return OUT_OF_ROOM[errno.EFBIG]
+    folder = os.statvfs(path.parent)
+    if folder.f_bavail * folder.f_frsize < 1 << 20:
+        return OUT_OF_ROOM[errno.ENOSPC]
+    return "the file written is incomplete"
+
+
 def raise_if_out_of_room(exc: BaseException, path: str | os.PathLike) -> None:
     """Re-raise a write that ran out of room as one UserError naming `path`; anything else is left alone."""
     reason = out_of_room(exc)

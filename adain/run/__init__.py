@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+import zipfile
 from pathlib import Path
 
 import keras
@@ -23,7 +24,7 @@ import yaml
 
 from adain.config import ModelConfig, model_config_from_dict, read_yaml_mapping
 from adain.errors import UserError
-from adain.media.files import atomic_path
+from adain.media.files import atomic_path, short_write_cause
 from adain.nn.decoder import build_decoder
 from adain.nn.vgg import adain_encoder_layers, build_vgg19_encoder
 from adain.run.checkpoints import restore_newest
@@ -151,9 +152,22 @@ def save_decoder(decoder: keras.Model, run_dir: str | os.PathLike, model: ModelC
         float32 = build_configured_decoder(model, dtype="float32")
         float32.set_weights(decoder.get_weights())
         decoder = float32
-    with atomic_path(final, suffix=".keras") as tmp:  # Keras picks the format by extension
+    with atomic_path(
+        final, suffix=".keras", verify=lambda tmp: check_zip(tmp, final)
+    ) as tmp:  # Keras picks the format by extension
         decoder.save(tmp)
     return final
+
+
+def check_zip(path: Path, shown: Path) -> None:
+    """A .keras file is a zip: every member of `path` reads back with its CRC, or the save of `shown` was short."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (OSError, zipfile.BadZipFile) as exc:
+        bad = str(exc)
+    if bad is not None:
+        raise UserError(f"cannot write {shown}: {short_write_cause(path)} (the archive reads back damaged: {bad})")
 
 
 def init_decoder_from(decoder: keras.Model, source: str | os.PathLike, model: ModelConfig) -> None:

@@ -44,6 +44,37 @@ def test_a_write_past_the_limit_is_one_line_and_leaves_nothing(tmp_path):
     assert output.stat().st_size == 100_000
 
 
+VIDEO = """
+import sys
+import numpy as np
+from adain.cli.common import run_main
+from adain.media.video import VideoWriter
+
+def main(argv):
+    writer = VideoWriter(sys.argv[1], fps=10)
+    frames = np.random.default_rng(0).integers(0, 256, (30, 64, 96, 3), dtype=np.uint8)  # noise: ~190 KB of H.264
+    try:
+        for frame in frames:
+            writer.write(frame)
+        writer.commit()
+    except BaseException:
+        writer.discard()
+        raise
+
+run_main(main)
+"""
+
+
+def test_a_video_past_the_limit_is_one_line_and_leaves_nothing(tmp_path):
+    """Was: ffmpeg ended quietly, and a 20000-byte video that no player opens was renamed into place."""
+    pytest.importorskip("imageio_ffmpeg")
+    output = tmp_path / "clip.mp4"
+    one_error_line(
+        limited([sys.executable, "-c", VIDEO, str(output)], 20_000), f"cannot write {output}: file too large"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_path_through_a_missing_folder_leaves_no_empty_folder(tmp_path):
     from adain.media.files import write_bytes
 
