@@ -111,3 +111,16 @@ def event_steps(log_dir: Path, tag: str) -> list[int]:
         if tag in accumulator.Tags().get("tensors", []):
             steps += [event.step for event in accumulator.Tensors(tag)]
     return steps
+
+
+def file_size_limit(limit: int):
+    """preexec_fn: `ulimit -f` for a child process, with SIGXFSZ ignored so a write past it fails with EFBIG
+    (as one fails with ENOSPC on a full disk): a real short write, cheap to set up."""
+    import resource
+    import signal
+
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
 from adain.errors import UserError
-from adain.media.files import atomic_path
+from adain.media.files import write_bytes
 from adain.media.folder import IMAGE_EXTENSIONS, list_image_files
 from adain.media.video import VIDEO_EXTENSIONS
 
@@ -141,9 +141,10 @@ def save_image(image, path: str | os.PathLike, quality: int = 95) -> Path:
     if path.suffix.lower() not in IMAGE_EXTENSIONS:
         raise UserError(f"cannot write {path}: unknown image extension (use one of {', '.join(IMAGE_EXTENSIONS)})")
     options = {"quality": quality} if path.suffix.lower() in (".jpg", ".jpeg", ".webp") else {}
+    encoded = io.BytesIO()  # encoded in memory: Pillow's JPEG writer loses a short write to a file
+    Image.fromarray(to_uint8(image)).save(encoded, format=Image.registered_extensions()[path.suffix.lower()], **options)
     try:
-        with atomic_path(path, suffix=path.suffix) as tmp:
-            Image.fromarray(to_uint8(image)).save(tmp, **options)
+        write_bytes(path, encoded.getvalue(), suffix=path.suffix)  # checked complete before it is renamed in place
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path

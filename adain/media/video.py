@@ -17,7 +17,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from adain.errors import UserError
-from adain.media.files import atomic_path
+from adain.media.files import atomic_path, short_write_cause
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
 INSTALL_HINT = "video needs the codec library: pip install 'adain[video]' (imageio-ffmpeg)"
@@ -93,8 +93,9 @@ class VideoWriter:
 
     def __init__(self, path: str | os.PathLike, fps: float, quality: float = 8.0) -> None:
         self.path, self.fps, self.quality = Path(path), fps, quality
-        self._writer = None
-        self._atomic = atomic_path(self.path, suffix=self.path.suffix)  # ffmpeg picks the container by extension
+        self._writer, self.frames = None, 0
+        # ffmpeg picks the container by extension; what it wrote is counted again before the rename
+        self._atomic = atomic_path(self.path, suffix=self.path.suffix, verify=self._verify)
         try:
             self.tmp = self._atomic.__enter__()
         except OSError as exc:
@@ -117,12 +118,26 @@ class VideoWriter:
             )
             self._writer.send(None)
         self._writer.send(frame.tobytes())
+        self.frames += 1
+
+    def _verify(self, tmp: Path) -> None:
+        """ffmpeg may end without an error on a short write (a file-size limit): the file must hold every frame."""
+        try:
+            frames, _ = _ffmpeg().count_frames_and_secs(str(tmp))
+        except (OSError, RuntimeError, ValueError):
+            frames = 0
+        if frames != self.frames:
+            raise UserError(f"cannot write {self.path}: {short_write_cause(tmp)} ({frames} of {self.frames} frames)")
 
     def commit(self) -> Path:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        self._atomic.__exit__(None, None, None)  # renamed into place
+        try:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+        except Exception as exc:  # noqa: BLE001 - ffmpeg's error, named as a failed write of this video
+            self.discard()
+            raise UserError(f"cannot write {self.path}: {short_write_cause(self.tmp)} ({first_line(exc)})") from None
+        self._atomic.__exit__(None, None, None)  # checked (`_verify`), then renamed into place
         return self.path
 
     def discard(self) -> None:
@@ -134,6 +149,11 @@ class VideoWriter:
             self._writer = None
         discarded = RuntimeError("video discarded")
         self._atomic.__exit__(RuntimeError, discarded, None)  # the temp file is removed
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def transform_video(
