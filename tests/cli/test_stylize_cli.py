@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from PIL import Image
-from support import run_script
+from support import require_extra, run_script
 
 
 def infer(run, *args):
@@ -154,6 +154,7 @@ def test_video_keeps_frame_count_size_and_rate(tiny_run, shared_data, tmp_path):
 
 
 def test_a_failed_video_leaves_no_partial_file(shared_data, tmp_path):
+    require_extra("imageio_ffmpeg")
     from adain.errors import UserError
     from adain.media.video import transform_video
 

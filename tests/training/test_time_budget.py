@@ -11,6 +11,7 @@ from adain.run import CHECKPOINT_DIR
 from adain.training.loop import train
 
 
+@pytest.mark.slow  # two real trainings
 def test_a_used_up_budget_stops_with_a_checkpoint_and_the_run_resumes(tmp_path, shared_data, capfd):
     config = write_small_config(tmp_path / "c.yaml", tmp_path / "run", shared_data / "content", shared_data / "style")
     # A budget shorter than one step: the run stops after its first step, of 40.
@@ -20,9 +21,11 @@ def test_a_used_up_budget_stops_with_a_checkpoint_and_the_run_resumes(tmp_path, 
     assert "done: step 1;" in err
     assert (run / "decoder.keras").is_file()
     assert (run / CHECKPOINT_DIR / "ckpt-1.index").is_file()  # saved at the step it stopped, not only every 2
-    train(load_config(config, ["train.steps=3"]))  # the same run, without a budget: on to the end
+    # The same command again: it resumes at step 1 with a new budget, and stops again after one step.
+    train(load_config(config, ["train.steps=40", "train.max_minutes=0.0001"]))
     err = capfd.readouterr().err
-    assert "at step 1" in err and "done: step 3;" in err and "time budget" not in err
+    assert "at step 1" in err and "used up at step 2 of 40" in err and "done: step 2;" in err
+    assert (run / CHECKPOINT_DIR / "ckpt-2.index").is_file()
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "soon"])
