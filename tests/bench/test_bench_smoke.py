@@ -27,6 +27,7 @@ def bench_main(name: str):
     return module.main
 
 
+@pytest.mark.slow  # about 20 CPU seconds: a reference measurement brackets every row
 def test_stylize(shared_data, capsys):
     """The square rows and the folder rows on the real images (the run that used to crash on its first print)."""
     main = bench_main("stylize")
