@@ -92,3 +92,24 @@ def test_stylize_under_a_file_size_limit_publishes_nothing(tmp_path, shared_data
     result = limited([*args, "--content-size", "256", "--style-size", "128"], 8192)
     one_error_line(result, f"cannot write {output}: file too large")
     assert list(tmp_path.iterdir()) == []
+
+
+DECODER = """
+import sys
+from adain.cli.common import import_quietly, run_main
+run = import_quietly("adain.run")
+from adain.config import ModelConfig
+
+def main(argv):
+    run.save_decoder(run.build_configured_decoder(ModelConfig()), sys.argv[1], ModelConfig())
+
+run_main(main)
+"""
+
+
+@pytest.mark.slow
+def test_a_decoder_past_the_limit_is_one_line_and_leaves_nothing(tmp_path):
+    """decoder.keras (a 14 MB zip written by Keras) under a 1 MB limit: one line naming it, no file."""
+    result = limited([sys.executable, "-c", DECODER, str(tmp_path)], 1 << 20)
+    one_error_line(result, f"cannot write {tmp_path / 'decoder.keras'}: file too large")
+    assert list(tmp_path.iterdir()) == []
