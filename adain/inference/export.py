@@ -120,7 +120,6 @@ def export_tflite(stylizer: Stylizer, output: Path, float16: bool = False, check
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
     flatbuffer = converter.convert()
-    with files.atomic_path(output) as tmp:
-        tmp.write_bytes(flatbuffer)
+    files.write_bytes(output, flatbuffer)  # checked complete before the rename
     write_marker(marker_path(output, directory=False), marker_record("tflite", checkpoint, output))
     return output

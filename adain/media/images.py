@@ -88,13 +88,14 @@ def oriented_size(path: str | os.PathLike) -> tuple[int, int]:
     return height, width
 
 
-def check_resized_image(path: str | os.PathLike, size: int, crop: bool, what: str) -> None:
+def check_resized_image(path: str | os.PathLike, size: int, crop: bool, what: str) -> tuple[int, int]:
     """Before any decoding: the image at `path`, resized (smaller side `size`) and optionally centre-cropped to a
-    square, must suit the encoder (check_image_size)."""
+    square, must suit the encoder (check_image_size). Returns that (height, width)."""
     height, width = resized_shape(*oriented_size(path), size)
     if crop:
         height = width = min(height, width)
     check_image_size(height, width, f"{what} {path}" + (" (after resizing)" if size else ""))
+    return height, width
 
 
 def to_rgb_uint8(image: Image.Image) -> np.ndarray:

@@ -27,6 +27,11 @@ def is_video(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in VIDEO_EXTENSIONS
 
 
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
 def _ffmpeg():
     try:
         import imageio_ffmpeg
@@ -43,19 +48,34 @@ class VideoInfo:
     frames: int
 
 
-def probe(path: str | os.PathLike) -> VideoInfo:
-    """Size, frame rate and exact frame count (ffmpeg decodes the stream once, without us)."""
+def _header(path: Path) -> dict:
+    """The stream's metadata (size, fps), read from its header; every way it fails is one UserError."""
     ffmpeg = _ffmpeg()
-    path = Path(path)
     if not path.is_file():
         raise UserError(f"video not found: {path}")
     try:
         reader = ffmpeg.read_frames(str(path))
         meta = next(reader)
         reader.close()
-        frames, _ = ffmpeg.count_frames_and_secs(str(path))
     except (OSError, RuntimeError, StopIteration, ValueError) as exc:
-        raise UserError(f"cannot read video {path}: {str(exc).strip().splitlines()[0] if str(exc) else exc}") from None
+        raise UserError(f"cannot read video {path}: {first_line(exc)}") from None
+    return meta
+
+
+def frame_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(height, width) of the frames, from the header alone: cheap, for checks made before any work."""
+    width, height = _header(Path(path))["size"]
+    return int(height), int(width)
+
+
+def probe(path: str | os.PathLike) -> VideoInfo:
+    """Size, frame rate and exact frame count (ffmpeg decodes the stream once, without us)."""
+    path = Path(path)
+    meta = _header(path)
+    try:
+        frames, _ = _ffmpeg().count_frames_and_secs(str(path))
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise UserError(f"cannot read video {path}: {first_line(exc)}") from None
     width, height = meta["size"]
     if not frames or not meta.get("fps"):
         raise UserError(f"cannot read video {path}: no video frames")
@@ -149,11 +169,6 @@ class VideoWriter:
             self._writer = None
         discarded = RuntimeError("video discarded")
         self._atomic.__exit__(RuntimeError, discarded, None)  # the temp file is removed
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def transform_video(

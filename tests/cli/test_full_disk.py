@@ -92,3 +92,52 @@ def test_stylize_under_a_file_size_limit_publishes_nothing(tmp_path, shared_data
     result = limited([*args, "--content-size", "256", "--style-size", "128"], 8192)
     one_error_line(result, f"cannot write {output}: file too large")
     assert list(tmp_path.iterdir()) == []
+
+
+DECODER = """
+import sys
+from adain.cli.common import import_quietly, run_main
+run = import_quietly("adain.run")
+from adain.config import ModelConfig
+
+def main(argv):
+    run.save_decoder(run.build_configured_decoder(ModelConfig()), sys.argv[1], ModelConfig())
+
+run_main(main)
+"""
+
+
+@pytest.mark.slow
+def test_a_decoder_past_the_limit_is_one_line_and_leaves_nothing(tmp_path):
+    """decoder.keras (a 14 MB zip written by Keras) under a 1 MB limit: one line naming it, no file."""
+    result = limited([sys.executable, "-c", DECODER, str(tmp_path)], 1 << 20)
+    one_error_line(result, f"cannot write {tmp_path / 'decoder.keras'}: file too large")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 64 KB filesystem (tmpfs), where mounting is allowed (root in a container that permits it)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)], capture_output=True)
+    if result.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root and mount permission)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_full_disk_is_named_as_such_and_leaves_nothing(small_disk):
+    import numpy as np
+
+    from adain.errors import UserError
+    from adain.media.files import write_bytes
+    from adain.media.images import save_image
+
+    noise = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)  # ~100 KB as a JPEG
+    for write, name in ((lambda p: save_image(noise, p), "out.jpg"), (lambda p: write_bytes(p, b"x" * 100_000), "d")):
+        with pytest.raises(UserError, match=f"cannot write {small_disk / name}: no space left on device"):
+            write(small_disk / name)
+        assert list(small_disk.iterdir()) == []
