@@ -34,6 +34,7 @@ FEATURE_BATCH = tf.TensorSpec([None, None, None, None], tf.float32)  # channels:
 STATISTICS = tf.TensorSpec([None, None, None], tf.float32)  # [N or 1, K styles, C]
 WEIGHTS = tf.TensorSpec([None], tf.float32)
 REGIONS = tf.TensorSpec([None, None, None, None], tf.float32)  # [N or 1, h, w, K]
+CONTENT_STATISTICS = tf.TensorSpec([None, 1, 1, None], tf.float32)  # [N, 1, 1, C]
 SCALAR = tf.TensorSpec([], tf.float32)
 SIZE = tf.TensorSpec([], tf.int32)
 
@@ -68,6 +69,12 @@ class Stylizer:
             input_signature=[FEATURE_BATCH, STATISTICS, STATISTICS, WEIGHTS, SCALAR, SIZE, SIZE],
             jit_compile=jit_compile,
         )
+        self._decode_steady = tf.function(
+            self._blend_given,
+            input_signature=[FEATURE_BATCH, CONTENT_STATISTICS, CONTENT_STATISTICS]
+            + [STATISTICS, STATISTICS, WEIGHTS, SCALAR, SIZE, SIZE],
+            jit_compile=jit_compile,
+        )
         self._decode_masked = tf.function(
             self._masked,
             input_signature=[FEATURE_BATCH, STATISTICS, STATISTICS, REGIONS, SCALAR, SIZE, SIZE],
@@ -92,6 +99,11 @@ class Stylizer:
     def _blend(self, content_features, style_mean, style_std, weights, alpha, height, width):
         target = blended_target(content_features, style_mean, style_std, weights, alpha)
         return self.model.decoder(target)[:, :height, :width, :]
+
+    def _blend_given(self, content_features, content_mean, content_std, style_mean, style_std, weights, alpha, h, w):
+        stats = (content_mean, content_std)
+        target = blended_target(content_features, style_mean, style_std, weights, alpha, content_statistics=stats)
+        return self.model.decoder(target)[:, :h, :w, :]
 
     def _masked(self, content_features, style_mean, style_std, regions, alpha, height, width):
         target = masked_target(content_features, style_mean, style_std, regions, alpha)
@@ -161,9 +173,13 @@ class Stylizer:
         alpha: float = 1.0,
         weights: Sequence[float] | None = None,
         regions: np.ndarray | None = None,
+        content_statistics: tuple[tf.Tensor, tf.Tensor] | None = None,
     ) -> np.ndarray:
         """AdaIN and the decoder only, on content features from `encode` (of images of `size` = (H, W)): uint8
-        [N, H, W, 3]. What a change of alpha, weights or regions costs once the content and styles are encoded."""
+        [N, H, W, 3]. What a change of alpha, weights or regions costs once the content and styles are encoded.
+
+        content_statistics: (mean, std) [N, 1, 1, C] to normalise the content with instead of its own (video
+        smooths them over time: adain.inference.temporal); not used with regions, which have their own."""
         height, width = size
         alpha = tf.constant(check_alpha(alpha), tf.float32)
         if regions is not None:
@@ -175,7 +191,11 @@ class Stylizer:
             output = self._decode_masked(features, styles.mean, styles.std, cells, alpha, height, width)
         else:
             blend = tf.constant(normalize_style_weights(weights, styles.count), tf.float32)
-            output = self._decode_blend(features, styles.mean, styles.std, blend, alpha, height, width)
+            if content_statistics is not None:
+                mean, std = (tf.convert_to_tensor(x, tf.float32) for x in content_statistics)
+                output = self._decode_steady(features, mean, std, styles.mean, styles.std, blend, alpha, height, width)
+            else:
+                output = self._decode_blend(features, styles.mean, styles.std, blend, alpha, height, width)
         return to_uint8(output.numpy())
 
     # -- the one-call API ------------------------------------------------------------------------------------------
