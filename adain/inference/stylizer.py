@@ -9,7 +9,7 @@ any number of contents, video frames and alphas (`stylize_batch`).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,9 +20,11 @@ from adain.errors import UserError
 from adain.inference.color import match_color
 from adain.inference.controls import blended_target, masked_target, region_weights
 from adain.inference.options import check_alpha, check_size, normalize_style_weights
+from adain.inference.temporal import DEFAULT_TEMPORAL, TemporalSettings, TemporalVideo, check_temporal
 from adain.inference.tiling import TiledStylizer
 from adain.media.images import ImageLike, as_rgb_array, check_image_size, resized_shape, to_uint8
 from adain.media.masks import MaskLike, check_mask_count, mask_regions
+from adain.media.video import batches
 from adain.nn.model import AdaINModel
 from adain.nn.ops import feature_statistics, pad_to_multiple
 from adain.preprocess import center_crop, resize_smaller_side
@@ -241,6 +243,28 @@ class Stylizer:
         stats = self.encode_styles(styles, style_size, crop, recolor_to=image if preserve_color else None)
         regions = None if masks is None else mask_regions(masks, int(image.shape[1]), int(image.shape[2]))
         return self.stylize_batch(image, stats, [alpha], style_weights, regions)[0][0]
+
+    def stylize_frames(
+        self,
+        frames: Iterable[ImageLike],
+        style: ImageLike,
+        alpha: float = 1.0,
+        *,
+        temporal: str | TemporalSettings = DEFAULT_TEMPORAL,
+        content_size: int = 0,
+        style_size: int = 0,
+        batch_size: int = 4,
+    ) -> Iterator[np.ndarray]:
+        """Stylize consecutive video frames; yields uint8 [H, W, 3] per frame, in order.
+
+        temporal: how the video is kept steady (`adain.inference.temporal`: "flow+stats", "flow", "stats"; "none"
+        stylizes every frame on its own), or TemporalSettings for the finer knobs."""
+        settings = temporal if isinstance(temporal, TemporalSettings) else TemporalSettings(check_temporal(temporal))
+        styles = self.encode_styles([style], style_size)
+        video = TemporalVideo(self, settings)
+        for batch in batches((self.prepare(frame, content_size).numpy() for frame in frames), batch_size):
+            video.advance(batch)
+            yield from video.stylize(styles, [alpha])[0]
 
     def stylize_features(
         self, content_images: tf.Tensor, style_features: tf.Tensor, alpha: float = 1.0, tile_size: int = 0

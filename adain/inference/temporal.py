@@ -96,7 +96,7 @@ def blend_warped(
     averaged; the detail layer is blended and then given back the fresh frame's local contrast (the idea of
     Heitz & Neyret's histogram-preserving blending, 2018): no flattening, and still the past's strokes."""
     fresh = np.asarray(fresh, np.float32)
-    if previous is None or move is None:
+    if previous is None or move is None or blend == 0 or not move.reliable.any():
         return fresh
     cv2 = _cv2()
     weight = (blend * move.reliable.astype(np.float32))[..., None]
@@ -173,7 +173,9 @@ class TemporalVideo:
             key = (stream, alpha)
             out = []
             for i, frame in enumerate(fresh):
-                steady = blend_warped(frame, self._previous.get(key), moves[i], self.settings.blend, self.settings.detail)
+                steady = blend_warped(
+                    frame, self._previous.get(key), moves[i], self.settings.blend, self.settings.detail
+                )
                 self._previous[key] = steady
                 out.append(to_uint8(steady))
             results.append(np.stack(out))
