@@ -21,7 +21,7 @@ import yaml
 
 from adain.errors import UserError
 from adain.media.demo import DEMO_IMAGES
-from adain.media.files import atomic_path
+from adain.media.files import write_text
 from adain.nn.layout import VGG19_CONV_LAYERS
 
 
@@ -305,8 +305,7 @@ def resume_config(
 
 
 def save_config(config: Config, path: str | os.PathLike) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+    write_text(path, yaml.safe_dump(to_dict(config), sort_keys=False))
 
 
 # ---------------------------------------------------------------------------

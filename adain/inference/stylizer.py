@@ -120,7 +120,7 @@ class Stylizer:
         check_image_size(min(height, width) if crop else height, min(height, width) if crop else width, "image")
         image = resize_smaller_side(array.astype(np.float32), size)
         if crop:
-            image = center_crop(image, int(min(image.shape[0], image.shape[1])))
+            image = center_crop(image)
         return image
 
     def encode(self, images: tf.Tensor) -> tf.Tensor:

@@ -19,13 +19,23 @@ def content_loss(output_features, target):
     return mse(output_features, target)
 
 
+def style_layer_loss(output_features, style_features):
+    """One layer's style term: MSE(channel means) + MSE(channel stds)."""
+    output_mean, output_std = channel_mean_std(output_features)
+    style_mean, style_std = channel_mean_std(style_features)
+    return mse(output_mean, style_mean) + mse(output_std, style_std)
+
+
+def style_layer_losses(output_features: Sequence, style_features: Sequence) -> list:
+    """The style term of each layer (what the metric reports per layer; their sum is `style_loss`)."""
+    return [style_layer_loss(o, s) for o, s in zip(output_features, style_features, strict=True)]
+
+
 def style_loss(output_features: Sequence, style_features: Sequence):
     """Sum over layers of MSE(channel means) + MSE(channel stds)."""
     total = 0.0
-    for output, style in zip(output_features, style_features, strict=True):
-        output_mean, output_std = channel_mean_std(output)
-        style_mean, style_std = channel_mean_std(style)
-        total = total + mse(output_mean, style_mean) + mse(output_std, style_std)
+    for term in style_layer_losses(output_features, style_features):
+        total = total + term
     return total
 
 
