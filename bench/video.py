@@ -196,7 +196,7 @@ def summary(rows: Sequence[dict], methods: Sequence[str], default: str) -> tuple
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for method, m in means.items():
-        rel = lambda key: f"{m[key] / base[key]:.2f}" if base and m[key] is not None and base[key] else "-"  # noqa: E731
+        rel = lambda key, m=m: f"{m[key] / base[key]:.2f}" if base and m[key] is not None and base[key] else "-"  # noqa: E731
         style = "-" if m["style_loss"] is None else f"{m['style_loss']:.3f}"
         lines.append(
             f"| {method} | {m['warping_error']:.2f} | {rel('warping_error')} | {m['ghosting']:.2f} | {style} "

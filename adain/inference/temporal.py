@@ -26,12 +26,11 @@ import numpy as np
 import tensorflow as tf
 
 from adain.errors import UserError
+from adain.inference.options import DEFAULT_TEMPORAL, TEMPORAL_METHODS, check_temporal  # noqa: F401 (re-exported)
 from adain.media.flow import FlowEstimator, Motion, _cv2, motions, to_gray
 from adain.media.images import to_uint8
 from adain.nn.ops import EPSILON, channel_mean_std
 
-TEMPORAL_METHODS = ("flow+stats", "flow", "stats", "none")
-DEFAULT_TEMPORAL = "flow+stats"
 SCENE_CUT = 0.3
 DETAIL_SIGMA = 2.0  # pixels: what is finer than this is brush-stroke detail (blend_warped)
 MAX_GAIN = 3.0  # the most contrast blend_warped gives back to a flattened detail layer  # a frame whose flow is reliable on less than this share of pixels starts afresh
@@ -62,12 +61,6 @@ class TemporalSettings:
     @property
     def uses_stats(self) -> bool:
         return "stats" in self.method
-
-
-def check_temporal(method: str) -> str:
-    if method not in TEMPORAL_METHODS:
-        raise UserError(f"unknown temporal method {method!r} (choose from {', '.join(TEMPORAL_METHODS)})")
-    return method
 
 
 def smooth_statistics(

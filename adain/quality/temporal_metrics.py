@@ -37,7 +37,7 @@ class ClipMotion:
     @classmethod
     def of(cls, frames: Sequence[np.ndarray], estimator: FlowEstimator | None = None) -> ClipMotion:
         estimator = estimator or FlowEstimator(METRIC_PRESET)
-        pairs = [motions(estimator, a, b) for a, b in zip(frames[:-1], frames[1:])]
+        pairs = [motions(estimator, a, b) for a, b in zip(frames[:-1], frames[1:], strict=False)]
         return cls([f for f, _ in pairs], [b for _, b in pairs])
 
     def reliable_share(self) -> float:

@@ -70,6 +70,8 @@ def test_warping_error_of_a_consistent_output_is_the_floor_and_of_independent_no
 
 def test_ghosting_of_an_exact_copy_is_zero_and_of_a_trail_positive(clip, motion):
     assert ghosting(clip, clip, motion) == 0.0
-    trails = [clip[0]] + [0.5 * a.astype(np.float32) + 0.5 * b for a, b in zip(clip[:-1], clip[1:])]  # no warping
+    trails = [clip[0]] + [
+        0.5 * a.astype(np.float32) + 0.5 * b for a, b in zip(clip[:-1], clip[1:], strict=False)
+    ]  # unwarped
     assert ghosting(trails, clip, motion) > 1.0
     assert motion.backward[0].moved().mean() > 0.95  # every pixel moved: the whole frame is scored
