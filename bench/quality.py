@@ -39,7 +39,6 @@ says so and the tables come without it (exit 0).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -51,15 +50,14 @@ from common import REPO, device_description
 from peer import PEER_LABEL, PeerUnavailable, default_venv, peer_python, stylize_pairs
 
 from adain.cli.common import ArgumentParser, run_main
-from adain.cli.evaluate import checkpoint_methods
 from adain.errors import UserError
-from adain.media.files import atomic_path
 from adain.media.images import image_grid, save_image
 from adain.preprocess import resize_smaller_side
 from adain.quality.colour import PAINTING_KINDS, painting_kind
 from adain.quality.gatys import gatys_method
+from adain.quality.methods import checkpoint_methods
 from adain.quality.metrics import Metrics, evaluate_method, load_set, summarize
-from adain.quality.report import comparison_table, report_header
+from adain.quality.report import comparison_table, report_header, write_report
 from adain.shipped import resolve_checkpoint
 
 HELDOUT = REPO / "data" / "corpus" / "heldout"
@@ -330,9 +328,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "device": device_description(),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
-    for name, text in (("report.json", json.dumps(report, indent=2)), ("report.md", markdown)):
-        with atomic_path(args.output / name) as partial:
-            partial.write_text(text)
+    write_report(args.output, report, markdown)
     print(markdown)
     print(f"wrote {args.output}/report.json, report.md and sheet_<size>.jpg", file=sys.stderr)
     return 0

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import numpy as np  # noqa: E402  (after common, which quiets TensorFlow)
-from common import REPO, Timing, header, time_calls
+from common import SHARED, Timing, header, time_calls
 from PIL import Image  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
@@ -30,8 +30,6 @@ from adain.inference.stylizer import Stylizer  # noqa: E402
 from adain.media.folder import list_image_files  # noqa: E402
 from adain.serve.app import ServeConfig, create_app  # noqa: E402
 from adain.serve.session import Settings  # noqa: E402
-
-SHARED = REPO.parent / "shared" / "data"
 
 
 def square_png(path: Path, size: int) -> bytes:
@@ -64,7 +62,9 @@ def main(argv=None) -> int:
     size = args.size
     uploads = [square_png(Path(p), size) for p in contents[:2]] + [square_png(Path(p), size) for p in styles[:2]]
     stylizer = Stylizer.from_checkpoint(args.checkpoint)
-    client = TestClient(create_app(stylizer, ServeConfig(preview_size=size, style_size=size), [], []))
+    client = TestClient(
+        create_app(stylizer, ServeConfig(preview_size=size, style_size=size), [], []), base_url="http://127.0.0.1"
+    )
     tab = {"X-Session": client.post("/api/session").json()["session"]}
 
     def post(path: str, data: bytes) -> None:

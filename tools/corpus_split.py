@@ -74,9 +74,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=Path("../shared/corpus"), help="corpus with content/ and style/")
     parser.add_argument("--out", type=Path, required=True, help="writes OUT/{train,heldout,stress}/{content,style}")
-    parser.add_argument("--held-out", type=int, default=14, help="hash-chosen held-out images of each kind (default 14)")
+    parser.add_argument(
+        "--held-out", type=int, default=14, help="hash-chosen held-out images of each kind (default 14)"
+    )
     parser.add_argument("--per-kind", type=int, default=3, help="held-out paintings of every kind at least (default 3)")
-    parser.add_argument("--posters", type=int, default=48, help="synthetic posters among the training styles (default 48)")
+    parser.add_argument(
+        "--posters", type=int, default=48, help="synthetic posters among the training styles (default 48)"
+    )
     parser.add_argument("--stress-posters", type=int, default=6, help="synthetic posters in the stress set (default 6)")
     args = parser.parse_args()
     excluded = doubtful_names(args.corpus)
@@ -119,7 +123,9 @@ def main() -> None:
     listing += [f"style/{n}\tflat_saturated\tstress" for n in stress_posters]
     (args.out / "kinds.tsv").write_text("\n".join(listing) + "\n")
     counts = {k: sum(kinds[n] == k for n in held["style"]) for k in PAINTING_KINDS}
-    print(f"held-out paintings by kind: {counts}; {len(posters)} training posters, {len(stress_posters)} stress posters")
+    print(
+        f"held-out paintings by kind: {counts}; {len(posters)} training posters, {len(stress_posters)} stress posters"
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import NoReturn
 
 from adain.errors import UserError
+from adain.media.files import out_of_room
 
 EXIT_USAGE = 2
 TF_LOGS_ENV = "ADAIN_TF_LOGS"  # set to 1 to see TensorFlow's log lines (start-up and later)
@@ -68,14 +69,25 @@ def start_noise_filtered() -> Iterator[None]:
             sys.stderr.flush()
 
 
-def import_quietly(module: str) -> ModuleType:
-    """Import a module that brings TensorFlow, and let TensorFlow find its devices, without the start-up noise."""
+@contextlib.contextmanager
+def tensorflow_quietly() -> Iterator[None]:
+    """Around a command's ordinary imports of modules that bring TensorFlow: TensorFlow starts and finds its
+    devices without the start-up noise.
+
+        with tensorflow_quietly():
+            from adain.inference.stylizer import Stylizer
+    """
     quiet_tensorflow()
     with start_noise_filtered():
-        imported = importlib.import_module(module)
+        yield
         tensorflow = importlib.import_module("tensorflow")
         tensorflow.config.list_physical_devices()  # CUDA initialisation: where "failed call to cuInit" comes from
-    return imported
+
+
+def import_quietly(module: str) -> ModuleType:
+    """`tensorflow_quietly` for a module named at run time (tests, benches)."""
+    with tensorflow_quietly():
+        return importlib.import_module(module)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -114,6 +126,10 @@ def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[
     except UserError as exc:
         fail(str(exc), exc.exit_code)
     except Exception as exc:
+        reason = out_of_room(exc)  # before memory: a full disk's TensorFlow error is a ResourceExhaustedError too
+        if reason:
+            detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+            fail(f"a write failed: {reason} ({detail})")
         if not is_out_of_memory(exc):
             raise
         fail(

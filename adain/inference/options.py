@@ -25,7 +25,23 @@ def normalize_style_weights(weights: Sequence[float] | None, style_count: int) -
     if not all(math.isfinite(w) for w in weights) or any(w < 0 for w in weights) or sum(weights) <= 0:
         raise UserError(f"style weights must be >= 0 with a positive sum, got {','.join(f'{w:g}' for w in weights)}")
     total = sum(weights)
+    if not math.isfinite(total):
+        raise UserError(
+            f"style weights {','.join(f'{w:g}' for w in weights)} overflow when added up: "
+            "use smaller numbers (only their ratios count, e.g. 1,1)"
+        )
     return [w / total for w in weights]
+
+
+# Video: how frames are kept steady (adain.inference.temporal); the default was chosen by bench/video.py.
+TEMPORAL_METHODS = ("flow+stats", "flow", "stats", "none")
+DEFAULT_TEMPORAL = "flow+stats"
+
+
+def check_temporal(method: str) -> str:
+    if method not in TEMPORAL_METHODS:
+        raise UserError(f"unknown temporal method {method!r} (choose from {', '.join(TEMPORAL_METHODS)})")
+    return method
 
 
 def check_size(size: int, what: str) -> int:

@@ -30,7 +30,8 @@ from tqdm.auto import tqdm
 
 from adain.media.images import check_resized_image, contact_sheet, expand_inputs, load_image, save_image, to_uint8
 from adain.nn.layout import CONTENT_LAYER, STYLE_LAYERS
-from adain.nn.ops import adaptive_instance_norm, channel_mean_std
+from adain.nn.losses import content_loss, style_layer_losses
+from adain.nn.ops import adaptive_instance_norm
 from adain.nn.vgg import build_vgg19_encoder
 from adain.preprocess import resize_smaller_side
 from adain.quality.colour import colour_distance, streak_ratio
@@ -49,10 +50,6 @@ LOSS_KEYS = ("content_loss", "style_loss", "content_loss_vs_content")
 APPEARANCE_KEYS = ("gram_style_loss", "ssim", "colour_distance", "streak_ratio")
 GRAM_LAYERS = (*STYLE_LAYERS, "block5_conv1")  # relu1_1..relu5_1, as in Gatys et al.
 IMAGE = tf.TensorSpec([1, None, None, 3], tf.float32)
-
-
-def _mse(a, b) -> float:
-    return float(tf.reduce_mean(tf.square(a - b)))
 
 
 class Metrics:
@@ -105,14 +102,12 @@ class Metrics:
                 for feats in (content_features, style_features, output_features)
             )
             target = adaptive_instance_norm(fc[-1], fs[-1])
-            per_layer = {}
-            for name, o, s in zip(METRIC_STYLE_LAYERS, fo, fs, strict=True):
-                (om, osd), (sm, ssd) = channel_mean_std(o), channel_mean_std(s)
-                per_layer[name] = _mse(om, sm) + _mse(osd, ssd)
+            terms = style_layer_losses(fo, fs)  # the training objective's own terms (adain.nn.losses)
+            per_layer = {name: float(term) for name, term in zip(METRIC_STYLE_LAYERS, terms, strict=True)}
             losses = {
-                "content_loss": _mse(fo[-1], target),
+                "content_loss": float(content_loss(fo[-1], target)),
                 "style_loss": sum(per_layer.values()),
-                "content_loss_vs_content": _mse(fo[-1], fc[-1]),
+                "content_loss_vs_content": float(content_loss(fo[-1], fc[-1])),
                 "style_layers": per_layer,
             }
             if space == METRIC_NORMALIZATION:
