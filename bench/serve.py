@@ -64,7 +64,9 @@ def main(argv=None) -> int:
     size = args.size
     uploads = [square_png(Path(p), size) for p in contents[:2]] + [square_png(Path(p), size) for p in styles[:2]]
     stylizer = Stylizer.from_checkpoint(args.checkpoint)
-    client = TestClient(create_app(stylizer, ServeConfig(preview_size=size, style_size=size), [], []))
+    client = TestClient(
+        create_app(stylizer, ServeConfig(preview_size=size, style_size=size), [], []), base_url="http://127.0.0.1"
+    )
     tab = {"X-Session": client.post("/api/session").json()["session"]}
 
     def post(path: str, data: bytes) -> None:

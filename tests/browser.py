@@ -46,13 +46,20 @@ def free_port() -> int:
 class Server:
     url: str  # as the server printed it
     banner: str  # the line it printed at start
+    process: subprocess.Popen
 
 
 @contextlib.contextmanager
-def serve(*args: str, timeout: float = 180) -> Iterator[Server]:
-    """`python -m adain serve` on a free loopback port as a real subprocess, once it listens."""
+def serve(*args: str, timeout: float = 180, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """`python -m adain serve` on a free loopback port as a real subprocess, once it listens (`env`: more variables)."""
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2", **default_checkpoint_env()}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        **default_checkpoint_env(),
+        **(env or {}),
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "adain", "serve", "--port", str(port), *args],
         cwd=REPO,
@@ -78,7 +85,7 @@ def serve(*args: str, timeout: float = 180) -> Iterator[Server]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("adain serve did not start:\n" + "".join(lines)[-3000:])
         banner = next(line for line in lines if line.startswith("adain serve: http://"))
-        yield Server(banner.split()[2], banner.strip())
+        yield Server(banner.split()[2], banner.strip(), process)
     finally:
         process.terminate()
         try:

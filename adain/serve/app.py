@@ -11,7 +11,11 @@ Rules the routes keep:
   so concurrent tabs never interleave into wrong results.
 * Every tab has its own `Session` (a random id the page keeps in sessionStorage and sends as `X-Session`);
   a session never sees another's images.
-* Bad input is a JSON `{"error": sentence}` with a 4xx status, and the server keeps serving.
+* Bad input is a JSON `{"error": sentence}` with a 4xx status, and the server keeps serving. Every body is
+  capped before it is read or parsed (JSON at `MAX_JSON_BYTES`, uploads at `--max-upload-mb`).
+* Only its own page can drive it (`Guard`): the `Host` header must name the bound address (or loopback
+  names), which defeats DNS rebinding, and a state-changing request that carries an `Origin` must come from
+  the same origin or one named by `--allow-origin` (a page on another site cannot post to it), as Jupyter does.
 """
 
 from __future__ import annotations
@@ -19,13 +23,14 @@ from __future__ import annotations
 import base64
 import functools
 import io
+import json
 import logging
 import secrets
+import socket
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,43 +40,29 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from adain.errors import UserError
 from adain.inference.stylizer import Stylizer
 from adain.inference.tiling import DEFAULT_TILE
 from adain.media.images import read_image_bytes
+from adain.serve.config import (
+    LOOPBACK_NAMES,
+    MAX_JSON_BYTES,
+    WILDCARD_HOSTS,
+    ServeConfig,
+    host_name,
+    is_ip,
+    normal_origin,
+)
 from adain.serve.examples import Example, load_examples
-from adain.serve.session import STYLE_SIZE, Picture, Session, Settings
+from adain.serve.session import Picture, Session, Settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_HEADER = "X-Session"
 OUTPUT_SIZES = (512, 1024, 0)  # the page's choices: the content's smaller side, 0 = as uploaded
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 log = logging.getLogger("adain.serve")
-
-
-@dataclass(frozen=True)
-class ServeConfig:
-    """What `adain serve` fixes at start (the checkpoint among them: a request cannot change the model)."""
-
-    checkpoint: str | None = None  # as `--checkpoint` names it; None: the default model (the shown command omits it)
-    model: str = "the shipped model"  # what the page says it runs
-    max_upload_mb: float = 20.0
-    max_megapixels: float = 40.0
-    preview_size: int = 512  # the content's smaller side while the sliders move
-    style_size: int = STYLE_SIZE  # the styles' smaller side, previews and downloads alike
-    tile: int = DEFAULT_TILE  # a download at original size with one plain style is tiled above this side
-    untiled_megapixels: float = 4.0  # larger downloads that cannot be tiled are refused (memory)
-    max_sessions: int = 32  # tabs kept; the least recently used one is forgotten first
-    examples: str | None = None  # folder of example contents (default: scikit-image's photos)
-    gallery: str | None = None  # folder of the style gallery (default: adain/serve/gallery, else textures)
-
-    @property
-    def max_upload_bytes(self) -> int:
-        return int(self.max_upload_mb * 1024 * 1024)
-
-    @property
-    def max_pixels(self) -> int:
-        return int(self.max_megapixels * 1_000_000)
 
 
 class HttpError(Exception):
@@ -93,6 +84,7 @@ class Studio:
         styles: list[Example] | None = None,
     ) -> None:
         self.stylizer, self.config = stylizer, config
+        self.tile = config.tile or DEFAULT_TILE
         if contents is None or styles is None:
             loaded = load_examples(config.examples, config.gallery)
             contents = loaded[0] if contents is None else contents
@@ -121,9 +113,9 @@ class Studio:
             return session
 
     def example(self, kind: str, index: str) -> Example:
-        options = self.examples[kind]
-        if not index.isdigit() or int(index) >= len(options):
-            raise HttpError(404, f"there is no {kind} example {index!r}")
+        options = self.examples.get(kind, [])
+        if not (index.isascii() and index.isdigit() and len(index) <= 6) or int(index) >= len(options):
+            raise HttpError(404, f"there is no {kind} example {index[:20]!r}")
         return options[int(index)]
 
     def run(self, work: Callable[[], object]) -> Awaitable[object]:
@@ -164,7 +156,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused (413) as soon as it passes `limit` bytes: a huge upload is never held whole."""
     megabytes = f"{round(limit / 1024 / 1024, 2):g} MB"
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         size = int(declared) / 1024 / 1024
         raise HttpError(413, f"the file is {size:.1f} MB, more than the {megabytes} this server accepts")
     chunks, total = [], 0
@@ -194,11 +186,19 @@ def jpeg_data_url(image: np.ndarray, quality: int = 92) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-async def read_settings(request: Request) -> tuple[Settings, int]:
+async def read_json(request: Request, limit: int = MAX_JSON_BYTES) -> object:
+    """The body as JSON, capped before parsing; every parse failure a UserError sentence."""
+    data = await read_body(request, limit)
     try:
-        values = await request.json()
-    except ValueError:
+        return json.loads(data)
+    except RecursionError:
+        raise UserError("the settings are nested too deeply to be settings") from None
+    except ValueError:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise UserError("the settings are not valid JSON") from None
+
+
+async def read_settings(request: Request) -> tuple[Settings, int]:
+    values = await read_json(request)
     settings = Settings.parse(values)
     size = values.get("size", OUTPUT_SIZES[0])
     if isinstance(size, bool) or size not in OUTPUT_SIZES:
@@ -271,7 +271,10 @@ async def content(studio: Studio, request: Request) -> Response:
 @route
 async def style(studio: Studio, request: Request) -> Response:
     session = studio.session(request)
-    slot = int(request.path_params["slot"])
+    text = request.path_params["slot"]
+    if not (text.isascii() and text.isdigit() and len(text) <= 6):
+        raise HttpError(404, f"there is no style slot {text!r}")
+    slot = int(text)
     if request.method == "DELETE":
         session.remove_style(slot)
         return JSONResponse({"removed": slot})
@@ -304,7 +307,7 @@ async def stylize(studio: Studio, request: Request) -> Response:
     start = time.perf_counter()
     image = await studio.run(lambda: session.preview(settings, studio.stylizer))
     seconds = time.perf_counter() - start
-    command = session.command(settings, size, studio.config.tile, studio.config.checkpoint)
+    command = session.command(settings, size, studio.tile, studio.config.checkpoint)
     height, width = image.shape[:2]
     return JSONResponse(
         {"image": jpeg_data_url(image), "width": width, "height": height, "seconds": seconds, "command": command}
@@ -317,7 +320,7 @@ async def download(studio: Studio, request: Request) -> Response:
     settings, size = await read_settings(request)
     session.check_ready(settings)
     check_download_size(session, settings, size, studio.config)
-    image = await studio.run(lambda: session.full_size(settings, size, studio.config.tile, studio.stylizer))
+    image = await studio.run(lambda: session.full_size(settings, size, studio.tile, studio.stylizer))
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, "PNG")
     name = f"{Path(session.content.name).stem}_stylized.png"
@@ -368,12 +371,74 @@ def create_app(
             Route("/api/thumbnail/{kind}/{index}", thumbnail),
             Route("/api/session", new_session, methods=["POST"]),
             Route("/api/content", content, methods=["POST"]),
-            Route("/api/style/{slot:int}", style, methods=["POST", "DELETE"]),
+            Route("/api/style/{slot}", style, methods=["POST", "DELETE"]),
             Route("/api/mask", mask, methods=["POST", "DELETE"]),
             Route("/api/stylize", stylize, methods=["POST"]),
             Route("/api/download", download, methods=["POST"]),
         ]
     )
-    app.state.studio = Studio(stylizer, config or ServeConfig(), contents, styles)
+    config = config or ServeConfig()
+    app.state.studio = Studio(stylizer, config, contents, styles)
     app.state.static = read_static()
+    app.add_middleware(Guard, config=config)
     return app
+
+
+# -- who may talk to it ------------------------------------------------------------------------------------------------
+
+
+class Guard:
+    """ASGI middleware: refuse (403) a `Host` it does not answer to and a cross-site `Origin` on a state change,
+    and (413) a body whose declared length passes the upload cap, before any route runs.
+
+    `Host` must be a loopback name, the bound address, or `allow_hosts`; bound to every interface
+    (0.0.0.0), any IP address and this machine's name pass too. A DNS-rebinding page sends its own
+    domain as `Host`, so it is refused. Browsers send `Origin` with every cross-site POST: it must
+    match `Host` (the page itself) or be one of `allow_origins`. Requests without `Origin` (curl,
+    scripts) are not a browser's and pass.
+    """
+
+    def __init__(self, app: ASGIApp, config: ServeConfig) -> None:
+        self.app, self.config = app, config
+        hosts = {*LOOPBACK_NAMES, host_name(config.host), *(host_name(h) for h in config.allow_hosts)}
+        self.any_ip = config.host in WILDCARD_HOSTS
+        if self.any_ip:
+            hosts |= {socket.gethostname().lower(), socket.getfqdn().lower()}
+        self.hosts = hosts
+        self.origins = {normal_origin(origin) for origin in config.allow_origins}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+        problem = self.problem(scope["method"], scope.get("scheme", "http"), headers)
+        if problem:
+            status, message = problem
+            await JSONResponse({"error": sentence(message)}, status_code=status)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def problem(self, method: str, scheme: str, headers: dict[str, str]) -> tuple[int, str] | None:
+        host = headers.get("host", "")
+        name = host_name(host)
+        if not (name in self.hosts or (self.any_ip and is_ip(name))):
+            return 403, f"this server does not answer to the host name {host[:100]!r} (see adain serve --help)"
+        if method not in SAFE_METHODS and "origin" in headers:
+            origin = normal_origin(headers["origin"])
+            same = origin is not None and origin == f"{scheme}://{host.strip().lower()}"
+            if not same and origin not in self.origins:
+                return 403, (
+                    f"requests from the page at {headers['origin'][:100]!r} are refused: only this server's "
+                    "own page may change things (adain serve --allow-origin allows another)"
+                )
+        declared = headers.get("content-length", "")
+        if declared and not (declared.isascii() and declared.isdigit()):
+            return 400, "the Content-Length header is not a number"
+        if declared and (len(declared) > 15 or int(declared) > self.config.max_upload_bytes):
+            megabytes = f"{round(self.config.max_upload_bytes / 1024 / 1024, 2):g} MB"
+            return (
+                413,
+                f"the file is {int(declared) / 1024 / 1024:.1f} MB, more than the {megabytes} this server accepts",
+            )
+        return None

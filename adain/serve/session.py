@@ -19,8 +19,8 @@ from adain.errors import UserError
 from adain.inference.options import check_alpha
 from adain.inference.stylizer import StyleStatistics, Stylizer
 from adain.media.masks import as_mask, mask_regions
+from adain.serve.config import STYLE_SIZE
 
-STYLE_SIZE = 512  # the style's smaller side: `adain stylize`'s default --style-size
 SLOTS = (0, 1)  # the first style, and the optional second one (interpolation or the mask's black region)
 
 
@@ -53,8 +53,11 @@ class Settings:
         def number(key: str, default: float) -> float:
             value = values.get(key, default)
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise UserError(f"{key} must be a number, got {value!r}")
-            return float(value)
+                raise UserError(f"{key} must be a number, got {str(value)[:40]!r}")
+            try:
+                return float(value)
+            except OverflowError:
+                raise UserError(f"{key} must be in [0, 1], got a number too large for a float") from None
 
         def flag(key: str) -> bool:
             value = values.get(key, False)

@@ -1,11 +1,17 @@
 """The web app's HTTP API in-process (Starlette's TestClient) on the shipped model and small real images:
-every control, the cache that keeps the encoder out of slider moves, downloads, isolation, every error path."""
+every control, the cache that keeps the encoder out of slider moves, downloads, isolation, every error path;
+hostile requests (foreign `Host` and `Origin`, bodies past their caps, odd digits, bad configuration) and a
+seeded fuzz of the API that must never see a 500 and must leave a server that still answers."""
 
 from __future__ import annotations
 
 import base64
 import io
+import json
+import math
+import random
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -16,10 +22,13 @@ pytest.importorskip("httpx")  # Starlette's TestClient
 
 from starlette.testclient import TestClient  # noqa: E402
 
-from adain.serve.app import ServeConfig, create_app, jpeg_data_url  # noqa: E402
+from adain.errors import UserError  # noqa: E402
+from adain.serve.app import create_app, jpeg_data_url  # noqa: E402
+from adain.serve.config import MAX_JSON_BYTES, ServeConfig  # noqa: E402
 from adain.serve.examples import Example, thumbnail_jpeg  # noqa: E402
 
 SIZE = 128
+BASE_URL = "http://127.0.0.1:8000"  # the Host the server answers (TestClient's default, "testserver", is refused)
 
 
 class Counting:
@@ -44,7 +53,7 @@ def examples(uploads):
 
 def make_client(stylizer, examples, **config) -> TestClient:
     settings = {"preview_size": SIZE, "style_size": SIZE, **config}
-    return TestClient(create_app(stylizer, ServeConfig(**settings), *examples))
+    return TestClient(create_app(stylizer, ServeConfig(**settings), *examples), base_url=BASE_URL)
 
 
 @pytest.fixture
@@ -286,3 +295,162 @@ def small_image_bytes(data: bytes) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "JPEG")
     return buffer.getvalue()
+
+
+# -- hostile requests ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def guarded(shipped_stylizer, examples):
+    return make_client(shipped_stylizer, examples)
+
+
+def test_only_its_own_names_are_answered(guarded, shipped_stylizer, examples):
+    for host in ("127.0.0.1:8000", "localhost:8000", "LOCALHOST", "[::1]:8000", "127.0.0.1"):
+        assert guarded.get("/api/info", headers={"Host": host}).status_code == 200, host
+    for host in ("evil.example:8000", "attacker.com", "127.0.0.1.evil.example", "", "[::2]:8000", "10.0.0.1"):
+        response = guarded.get("/api/info", headers={"Host": host})
+        assert response.status_code == 403, host
+        assert response.json()["error"].startswith("This server does not answer to the host name"), host
+    assert guarded.post("/api/session", headers={"Host": "evil.example"}).status_code == 403
+
+    named = TestClient(create_app(shipped_stylizer, ServeConfig(host="0.0.0.0", allow_hosts=("mybox.lan",)), *examples))
+    for host, status in (("192.168.1.20:8000", 200), ("mybox.lan:8000", 200), ("rebind.evil.example", 403)):
+        assert named.get("/api/info", headers={"Host": host}).status_code == status, host
+
+
+def test_state_changes_only_from_its_own_page_or_an_allowed_origin(guarded, shipped_stylizer, examples):
+    assert guarded.post("/api/session").status_code == 200  # no Origin: not a browser page (curl, scripts)
+    assert guarded.post("/api/session", headers={"Origin": BASE_URL}).status_code == 200  # the page itself
+    for origin in ("http://evil.example", "http://127.0.0.1:9999", "null", "https://127.0.0.1:8000", "x"):
+        response = guarded.post("/api/session", headers={"Origin": origin})
+        assert response.status_code == 403, origin
+        assert "only this server's own page may change things" in response.json()["error"]
+    headers = session(guarded)
+    assert guarded.delete("/api/mask", headers={**headers, "Origin": "http://evil.example"}).status_code == 403
+    assert guarded.get("/api/info", headers={"Origin": "http://evil.example"}).status_code == 200  # reading is safe
+
+    allowed = make_client(shipped_stylizer, examples, allow_origins=("http://localhost:3000",))
+    assert allowed.post("/api/session", headers={"Origin": "http://localhost:3000"}).status_code == 200
+    assert allowed.post("/api/session", headers={"Origin": "http://localhost:3001"}).status_code == 403
+
+
+def test_every_body_is_capped_before_it_is_parsed(guarded, uploads):
+    headers = session(guarded)
+    big = json.dumps({"alpha": 0.5, "pad": "x" * (2 * MAX_JSON_BYTES)}).encode()
+    response = guarded.post("/api/stylize", content=big, headers=headers)
+    assert response.status_code == 413 and response.json()["error"].startswith("The file is")
+    # a declared length past the upload cap is refused before any route reads a byte
+    response = guarded.post("/api/session", content=b"x" * (20 * 1024 * 1024 + 1))
+    assert response.status_code == 413
+    deep = b"[" * (MAX_JSON_BYTES - 10)
+    response = guarded.post("/api/stylize", content=deep, headers=headers)
+    assert response.status_code == 400
+    assert response.json() == {"error": "The settings are nested too deeply to be settings."}
+    for body in (b"\xff\xfe\x00", b'{"alpha": 1e999999}', b'{"alpha": ' + b"9" * 400 + b"}", b'{"alpha": NaN}'):
+        response = guarded.post("/api/stylize", content=body, headers=headers)
+        assert response.status_code == 400, (body[:30], response.text)
+
+
+def test_odd_digits_and_names_are_404_not_500(guarded, uploads):
+    headers = session(guarded)
+    for path in ("/api/thumbnail/content/²", "/api/thumbnail/style/٣", "/api/thumbnail/content/" + "9" * 5000):
+        assert guarded.get(path).status_code == 404, path[:40]
+    for example in ("²", "٣", "9" * 5000, "-1", "0x1"):
+        response = guarded.post("/api/content", params={"example": example}, headers=headers)
+        assert response.status_code == 404, example[:20]
+        assert response.json()["error"].startswith("There is no content example")
+    for slot in ("²", "9" * 5000, "x"):
+        assert guarded.post(f"/api/style/{slot}", content=uploads["sketch"], headers=headers).status_code == 404
+
+
+def test_configuration_is_checked_at_start():
+    for value in (math.inf, math.nan, -1.0, 0.0, 1e6):
+        with pytest.raises(UserError, match="--max-upload-mb must be"):
+            ServeConfig(max_upload_mb=value)
+    with pytest.raises(UserError, match="--max-megapixels must be a finite number"):
+        ServeConfig(max_megapixels=math.nan)
+    with pytest.raises(UserError, match="--allow-origin must look like"):
+        ServeConfig(allow_origins=("localhost:3000",))
+
+
+PATHS = [
+    ("GET", "/"),
+    ("GET", "/api/info"),
+    ("GET", "/static/app.js"),
+    ("GET", "/api/thumbnail/content/0"),
+    ("GET", "/api/thumbnail/style/{word}"),
+    ("POST", "/api/session"),
+    ("POST", "/api/content"),
+    ("POST", "/api/style/{word}"),
+    ("DELETE", "/api/style/{word}"),
+    ("POST", "/api/mask"),
+    ("DELETE", "/api/mask"),
+    ("POST", "/api/stylize"),
+    ("POST", "/api/download"),
+    ("PUT", "/api/stylize"),
+    ("GET", "/{word}"),
+]
+WORDS = ["0", "1", "2", "²", "-1", "9" * 30, "%00", "..", "a b", "ü", "\u202e", "9" * 5000]
+VALUES = [0, 1, 0.5, -1, 2, 1e308, 10**400, None, True, "x", [], {}, [[[]]], "NaN", 512, 1024, 0.0]
+KEYS = ["alpha", "mix", "preserve_color", "use_mask", "size", "colour", "", "__proto__"]
+
+
+def random_body(rng: random.Random, uploads: dict[str, bytes]) -> bytes:
+    kind = rng.randrange(7)
+    if kind == 0:
+        return b""
+    if kind == 1:
+        return rng.randbytes(rng.randrange(1, 3000))
+    if kind == 2:
+        data = bytearray(rng.choice(list(uploads.values())))
+        for _ in range(rng.randrange(1, 20)):  # a damaged real image
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        return bytes(data[: rng.randrange(1, len(data) + 1)])
+    if kind == 3:
+        return rng.choice(list(uploads.values()))
+    if kind == 4:
+        return b"[" * rng.randrange(1, 60000) + b"]" * rng.randrange(0, 5)
+    settings = {rng.choice(KEYS): rng.choice(VALUES) for _ in range(rng.randrange(0, 5))}
+    text = json.dumps(settings, allow_nan=True) if kind == 5 else json.dumps(settings)[: rng.randrange(0, 40)]
+    return text.encode()
+
+
+def random_headers(rng: random.Random, tabs: list[str]) -> dict[str, str | bytes]:
+    headers = {}
+    if rng.random() < 0.7:
+        headers["X-Session"] = rng.choice(tabs + ["", "nope", "\u00e9".encode("latin-1") * 3])
+    if rng.random() < 0.2:
+        headers["Origin"] = rng.choice([BASE_URL, "http://evil.example", "null", "ü://x".encode("latin-1")])
+    if rng.random() < 0.1:
+        headers["Host"] = rng.choice(["evil.example", "127.0.0.1:1", "[::1", ":", "localhost:x"])
+    if rng.random() < 0.1:
+        headers["Content-Type"] = rng.choice(["application/json", "multipart/form-data; boundary=x", "text/plain"])
+    return headers
+
+
+def test_fuzzing_the_api_never_gives_500_and_the_server_still_answers(shipped_stylizer, examples, uploads):
+    """200 seeded random requests (or 20 s, whichever first): bodies, parameters, paths and headers."""
+    client = make_client(shipped_stylizer, examples, max_upload_mb=1, max_megapixels=0.5)
+    tabs = [ready(client, uploads)["X-Session"] for _ in range(2)]
+    rng = random.Random(24)
+    statuses: dict[int, int] = {}
+    deadline = time.monotonic() + 20
+    for count in range(200):
+        if time.monotonic() > deadline:
+            break
+        method, path = rng.choice(PATHS)
+        path = path.format(word=rng.choice(WORDS))
+        params = {}
+        for _ in range(rng.randrange(0, 3)):
+            params[rng.choice(["example", "name", "size", "x"])] = rng.choice(WORDS + ["../../etc/passwd", "0"])
+        body = random_body(rng, uploads) if method != "GET" else b""
+        response = client.request(method, path, params=params, content=body, headers=random_headers(rng, tabs))
+        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+        assert response.status_code < 500, (count, method, path[:60], params, body[:60], response.text[:300])
+        if response.headers.get("content-type", "").startswith("application/json") and response.status_code >= 400:
+            assert response.json()["error"].endswith("."), response.text
+    assert count >= 50, f"only {count} requests in 20 s"
+    assert len(statuses) >= 4, statuses  # the fuzz reached past the first refusals
+    assert put(client, {"X-Session": tabs[0]}, "/api/content", uploads["content"], "content.png")["width"] == 228
+    assert stylize(client, {"X-Session": tabs[0]}, alpha=0.5)["width"] == 182
