@@ -84,6 +84,10 @@ class TrainConfig:
     tv_weight: float = 0.0  # total-variation loss weight (0: off)
     eval_every: int = 0  # evaluate on the held-out `eval` set every N steps (0: off)
     init_from: str | None = None  # start the decoder from another run (dir or decoder .keras): fine-tuning
+    # Time budget: stop cleanly (checkpoint + decoder.keras, as at the last step) once this many minutes of
+    # training have passed, counted from the first step (setup excluded); the same command resumes with a new
+    # budget. null: train all `steps`. For runs that must end in time (the demo on a CPU without bfloat16).
+    max_minutes: float | None = None
 
 
 @dataclass
@@ -246,12 +250,55 @@ def load_config(path: str | os.PathLike | None, overrides: Sequence[str] = ()) -
     data: dict = {}
     if path is not None:
         path = Path(path)
+        if path.is_dir():
+            raise UserError(f"config file {path} is a folder, not a YAML file")
         if not path.is_file():
             raise UserError(f"config file not found: {path}")
         data = read_yaml_mapping(path, "config file")
     for assignment in overrides:
         apply_override(data, assignment)
     return from_dict(data)
+
+
+def flatten(data: dict, prefix: str = "") -> dict[str, Any]:
+    """{"train": {"steps": 4}} -> {"train.steps": 4}: the keys `--set` names."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat |= flatten(value, name + ".")
+        else:
+            flat[name] = value
+    return flat
+
+
+def resume_config(
+    saved: Config, config: Config, set_keys: Sequence[str] = ()
+) -> tuple[Config, dict[str, tuple[Any, Any]], dict[str, tuple[Any, Any]]]:
+    """A resumed run's config: what `--set` changed is taken, any other change (an edited config file) is not.
+
+    Returns (config to train with, changes taken from --set, changes refused) as {key: (run's, new)};
+    `run_dir` is where the run is, never a change. The caller says both and records the taken ones.
+    """
+    old, new = flatten(to_dict(saved)), flatten(to_dict(config))
+    changed = {key: (old.get(key), new.get(key)) for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
+    changed.pop("run_dir", None)
+
+    def by_set(key: str) -> bool:
+        return any(key == name or key.startswith(name + ".") for name in set_keys)
+
+    taken = {key: values for key, values in sorted(changed.items()) if by_set(key)}
+    refused = {key: values for key, values in sorted(changed.items()) if not by_set(key)}
+    if not refused:
+        return config, taken, refused
+    merged = to_dict(config)
+    for key, (value, _) in refused.items():
+        node = merged
+        *sections, last = key.split(".")
+        for part in sections:
+            node = node[part]
+        node[last] = value
+    return from_dict(merged), taken, refused
 
 
 def save_config(config: Config, path: str | os.PathLike) -> None:
@@ -276,6 +323,8 @@ def validate_source(source: SourceConfig, where: str) -> None:
             raise UserError(f"config: {where}.path is required for a folder source")
         if source.demo is not None and source.demo not in DEMO_SETS:
             raise UserError(f"config: {where}.demo must be one of {', '.join(DEMO_SETS)}, got '{source.demo}'")
+        if source.demo is None and Path(source.path).is_file():
+            raise UserError(f"config: {where}.path: {source.path} is a file, not a folder of images")
         if source.demo is None and not Path(source.path).is_dir():
             raise UserError(f"config: {where}.path: folder not found: {source.path}")
     elif source.source == "tfds":
@@ -319,6 +368,8 @@ def validate(config: Config) -> None:
     _positive(train.invert_steps, "train.invert_steps", allow_zero=True)
     _positive(train.pixel_weight, "train.pixel_weight", allow_zero=True)
     _positive(train.eval_every, "train.eval_every", allow_zero=True)
+    if train.max_minutes is not None:
+        _positive(train.max_minutes, "train.max_minutes")
     if train.init_from is not None and not Path(train.init_from).exists():
         raise UserError(f"config: train.init_from: not found: {train.init_from}")
     validate_model(config.model)

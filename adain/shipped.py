@@ -1,8 +1,10 @@
 """What the repository ships for users: the trained model (used when no checkpoint is named) and the demo paintings.
 
-It lives in the repository (not in the wheel) because it is trained, measured and versioned with the
-code; `ADAIN_CHECKPOINT` points every command at another run directory or decoder file instead. Its
-model card is `checkpoints/<name>/README.md`. No TensorFlow here: the command line resolves it first.
+It lives in the repository (`checkpoints/<name>/`, `examples/styles/`) because it is trained, measured
+and versioned with the code, and travels in the wheel: setup.py maps those folders onto the data
+packages `adain._checkpoints` and `adain._examples`. A checkout's folders win over an installed copy;
+`ADAIN_CHECKPOINT` points every command at another run directory or decoder file instead. Its model
+card is `checkpoints/<name>/README.md`. No TensorFlow here: the command line resolves it first.
 """
 
 from __future__ import annotations
@@ -13,10 +15,21 @@ from pathlib import Path
 from adain.errors import UserError
 
 SHIPPED_MODEL = "adain-corpus"
-REPO_ROOT = Path(__file__).resolve().parents[1]
-SHIPPED_DIR = REPO_ROOT / "checkpoints" / SHIPPED_MODEL
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_ROOT = PACKAGE_DIR.parent  # a checkout's root; in an installed wheel, site-packages
+
+
+def _shipped(repo_folder: str, package_folder: str, relative: str) -> Path:
+    """A checkout's `repo_folder/relative` if there is one, else the wheel's `adain/package_folder/relative`."""
+    checkout = REPO_ROOT / repo_folder / relative
+    installed = PACKAGE_DIR / package_folder / relative
+    return installed if installed.exists() and not checkout.exists() else checkout
+
+
+SHIPPED_DIR = _shipped("checkpoints", "_checkpoints", SHIPPED_MODEL)
 CHECKPOINT_ENV = "ADAIN_CHECKPOINT"
-EXAMPLE_STYLES = REPO_ROOT / "examples" / "styles"  # public-domain paintings: the demo's styles, the web app's gallery
+# public-domain paintings: the demo's styles, the web app's gallery
+EXAMPLE_STYLES = _shipped("examples", "_examples", "styles")
 
 
 def default_checkpoint() -> Path:

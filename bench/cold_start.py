@@ -68,13 +68,13 @@ def make_run(folder: Path) -> Path:
     return run
 
 
-def main() -> int:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", help="run directory or decoder .keras file (default: a fresh relu4_1 decoder)")
     parser.add_argument("--content", default=str(SHARED / "content" / "sailboat.jpg"))
     parser.add_argument("--style", default=str(SHARED / "style" / "mondrian.jpg"))
     parser.add_argument("--size", type=int, default=512, help="smaller side of content and style")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(args.checkpoint) if args.checkpoint else make_run(Path(tmp))
         command = [sys.executable, "-m", "adain", "stylize", "--checkpoint", str(run), "--content", args.content]

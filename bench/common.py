@@ -32,6 +32,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+# The real images beside the clone (`ADAIN_SHARED` moves them), as the tests find them.
+SHARED = Path(os.environ.get("ADAIN_SHARED", REPO.parent / "shared")) / "data"
 REFERENCE_SHAPE = (1, 128, 128, 256)
 REFERENCE_FLOPS = 2 * 3 * 3 * 256 * 256 * 128 * 128
 

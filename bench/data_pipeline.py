@@ -101,7 +101,7 @@ def measure_step(args) -> float:
     return (time.perf_counter() - start) / args.steps
 
 
-def main() -> int:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--content", type=Path, help="content folder (default: generate --generate COCO-like JPEGs)")
     parser.add_argument("--style", type=Path, default=SHARED / "style", help="style folder (default: shared paintings)")
@@ -113,7 +113,7 @@ def main() -> int:
     parser.add_argument("--cache", action="store_true", help="cache decoded + resized images (small datasets)")
     parser.add_argument("--measure-step", action="store_true", help="also time a real training step here")
     parser.add_argument("--steps", type=int, default=3, help="training steps timed with --measure-step")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     import tensorflow as tf
 

@@ -17,7 +17,7 @@ import time
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
-from common import REPO, Reference, conv_layer_flops, device_description, hide_gpus
+from common import SHARED, Reference, conv_layer_flops, device_description, hide_gpus
 from profiling import by_type, profile_ops  # noqa: E402
 
 from adain.cli.common import ArgumentParser, run_main  # noqa: E402
@@ -31,7 +31,6 @@ from adain.preprocess import prepare_image  # noqa: E402
 from adain.training.precision import resolve_precision  # noqa: E402
 from adain.weights.sources import load_vgg19_weights  # noqa: E402
 
-SHARED = REPO.parent / "shared" / "data"
 LAYER = re.compile(r"(block\d_conv\d|conv\d)(?:_\d+)?/")
 
 

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 import numpy as np  # noqa: E402  (after common, which quiets TensorFlow)
-from common import REPO, Timing, header, time_calls
+from common import SHARED, Timing, header, time_calls
 from PIL import Image  # noqa: E402
 from starlette.testclient import TestClient  # noqa: E402
 
@@ -30,8 +30,6 @@ from adain.inference.stylizer import Stylizer  # noqa: E402
 from adain.media.folder import list_image_files  # noqa: E402
 from adain.serve.app import ServeConfig, create_app  # noqa: E402
 from adain.serve.session import Settings  # noqa: E402
-
-SHARED = REPO.parent / "shared" / "data"
 
 
 def square_png(path: Path, size: int) -> bytes:

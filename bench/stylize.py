@@ -30,6 +30,7 @@ import numpy as np  # noqa: E402  (after common, which quiets TensorFlow)
 import tensorflow as tf  # noqa: E402
 from common import (
     REPO,
+    SHARED,
     Reference,
     Row,
     Timing,
@@ -58,8 +59,6 @@ from adain.preprocess import prepare_image  # noqa: E402
 from adain.run import load_decoder  # noqa: E402
 from adain.training.precision import resolve_precision  # noqa: E402
 from adain.weights.sources import load_vgg19_weights  # noqa: E402
-
-SHARED = REPO.parent / "shared" / "data"
 
 
 def default_folder(kind: str) -> Path:
@@ -235,8 +234,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.cpu:
         hide_gpus()
-    contents = list_image_files(args.content or default_folder("content"))
-    style = args.style or list_image_files(default_folder("style"))[0]
+    contents = [Path(file) for file in list_image_files(args.content or default_folder("content"))]
+    style = Path(args.style or list_image_files(default_folder("style"))[0])
     if not contents:
         raise UserError(f"no content images in {args.content}")
     policy = resolve_precision(args.precision)

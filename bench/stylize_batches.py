@@ -9,21 +9,26 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as `python bench/x.py` without installing
+
+SHARED = Path(os.environ.get("ADAIN_SHARED", Path(__file__).resolve().parents[2] / "shared")) / "data"
 
 
-def main() -> None:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", required=True)
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "data"))
+    parser.add_argument("--data", default=str(SHARED), help="shared data folder (default: $ADAIN_SHARED/data)")
     parser.add_argument("--size", type=int, default=256, help="contents: centre squares of this side")
     parser.add_argument("--batch-size", type=int, default=4)
-    args = parser.parse_args()
+    parser.add_argument("--no-video", action="store_true", help="leave out the video row (shared cutBunny.mp4)")
+    args = parser.parse_args(argv)
 
     from adain.inference.stylizer import Stylizer
 
@@ -54,7 +59,7 @@ def main() -> None:
     )
 
     video = data / "video" / "cutBunny.mp4"
-    if video.is_file():
+    if video.is_file() and not args.no_video:
         from adain.media.video import probe, read_frames
 
         info = probe(video)
@@ -74,6 +79,8 @@ def main() -> None:
             f"{args.batch_size}); the {info.frames}-frame clip would take ~{info.frames * elapsed / len(batch):.0f} s"
         )
 
+    return 0
+
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -28,6 +28,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from common import (
     REPO,
+    SHARED,
     Reference,
     Row,
     Timing,
@@ -46,8 +47,6 @@ from adain.media.folder import list_image_files  # noqa: E402
 from adain.preprocess import prepare_image  # noqa: E402
 from adain.training.loop import build_model  # noqa: E402
 from adain.training.precision import resolve_jit_compile, resolve_precision  # noqa: E402
-
-SHARED = REPO.parent / "shared" / "data"
 
 
 class StepTimer(keras.callbacks.Callback):

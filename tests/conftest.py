@@ -3,12 +3,47 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
 from support import require_shared, write_small_config
 
+WALL_START = pytest.StashKey[float]()
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--max-wall",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="the whole run's wall-clock limit: over it the run fails under CI=true and warns otherwise (0: none). "
+        "`make test` gives the fast tier 120",
+    )
+
+
+def pytest_sessionstart(session):
+    session.config.stash[WALL_START] = time.perf_counter()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """--max-wall: the fast tier's promise ("under 2 minutes") as a check, not a hope."""
+    limit = session.config.getoption("--max-wall")
+    wall = time.perf_counter() - session.config.stash[WALL_START]
+    if not limit or wall <= limit:
+        return
+    line = f"the run took {wall:.0f} s, over its --max-wall of {limit:.0f} s"
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if os.environ.get("CI"):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        line = f"FAILED: {line} (CI=true)"
+    else:
+        line = f"warning: {line} (fails under CI=true)"
+    if reporter is not None:
+        reporter.write_line(line, red=True)
 
 
 @pytest.fixture(scope="session")

@@ -23,6 +23,22 @@ def require_shared() -> Path:
     return SHARED_DATA
 
 
+EXTRAS = {"skimage": "demo", "imageio_ffmpeg": "video", "starlette": "app", "uvicorn": "app", "httpx": "dev"}
+
+
+def require_extra(module: str):
+    """Import an optional extra's module; skip without it, but fail under CI, which installs every extra."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        why = f"{module} not installed (pip install -e '.[{EXTRAS.get(module, module)}]')"
+        if os.environ.get("CI"):  # a missing extra in CI must not pass as skips
+            pytest.fail(why)
+        pytest.skip(why, allow_module_level=True)
+
+
 def command_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2", **extra}
 
@@ -95,3 +111,16 @@ def event_steps(log_dir: Path, tag: str) -> list[int]:
         if tag in accumulator.Tags().get("tensors", []):
             steps += [event.step for event in accumulator.Tensors(tag)]
     return steps
+
+
+def file_size_limit(limit: int):
+    """preexec_fn: `ulimit -f` for a child process, with SIGXFSZ ignored so a write past it fails with EFBIG
+    (as one fails with ENOSPC on a full disk): a real short write, cheap to set up."""
+    import resource
+    import signal
+
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply

@@ -68,3 +68,27 @@ def test_a_config_that_is_not_text_is_one_line(tmp_path):
     binary.write_bytes(bytes(range(256)) * 4)
     with pytest.raises(UserError, match=r"photo\.yaml: cannot be read \(not a UTF-8 text file\)"):
         load_config(binary)
+
+
+def test_paths_of_the_wrong_kind_say_so(tmp_path):
+    with pytest.raises(UserError, match=f"config file {tmp_path} is a folder, not a YAML file"):
+        load_config(tmp_path)
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8")
+    with pytest.raises(UserError, match=f"data.style.path: {photo} is a file, not a folder of images"):
+        load_config(REPO / "configs" / "demo.yaml", ["data.style.demo=null", f"data.style.path={photo}"])
+
+
+def test_a_resume_takes_only_the_changes_set_on_the_command_line(tmp_path):
+    from adain.config import resume_config
+
+    saved = load_config(REPO / "configs" / "demo.yaml", [f"run_dir={tmp_path}"])
+    edited = load_config(
+        REPO / "configs" / "demo.yaml",
+        [f"run_dir={tmp_path / 'elsewhere'}", "train.batch_size=3", "data.crop_size=96", "train.steps=99"],
+    )
+    config, taken, refused = resume_config(saved, edited, ["train.steps", "data"])
+    assert taken == {"data.crop_size": (saved.data.crop_size, 96), "train.steps": (saved.train.steps, 99)}
+    assert refused == {"train.batch_size": (saved.train.batch_size, 3)}  # run_dir is where the run is: no change
+    assert (config.train.batch_size, config.data.crop_size, config.train.steps) == (saved.train.batch_size, 96, 99)
+    assert resume_config(saved, saved, []) == (saved, {}, {})

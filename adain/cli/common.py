@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import NoReturn
 
 from adain.errors import UserError
+from adain.media.files import out_of_room
 
 EXIT_USAGE = 2
 TF_LOGS_ENV = "ADAIN_TF_LOGS"  # set to 1 to see TensorFlow's log lines (start-up and later)
@@ -125,6 +126,10 @@ def run_main(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[
     except UserError as exc:
         fail(str(exc), exc.exit_code)
     except Exception as exc:
+        reason = out_of_room(exc)  # before memory: a full disk's TensorFlow error is a ResourceExhaustedError too
+        if reason:
+            detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+            fail(f"a write failed: {reason} ({detail})")
         if not is_out_of_memory(exc):
             raise
         fail(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from adain.cli.common import ArgumentParser, tensorflow_quietly
 from adain.errors import UserError
+from adain.inference.marker import is_own_export, marker_path
 from adain.media.files import check_can_write
 from adain.shipped import resolve_checkpoint
 
@@ -30,22 +31,23 @@ EXAMPLES = """examples:
   adain export --checkpoint checkpoints/demo --format tflite --output adain.tflite --float16"""
 
 
-def is_tflite(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(8)[4:8] == b"TFL3"  # the flatbuffer's file identifier
-
-
 def check_output(output: Path, fmt: str, overwrite: bool = False) -> None:
-    """Before loading anything: the output's folder must be writable, and we only ever replace our own kind of file
-    (any other file only with --overwrite; never a directory that is not a SavedModel)."""
+    """Before loading anything: the output's folder must be writable, and only adain's own earlier exports (known by
+    the marker each export carries, adain.inference.marker) are replaced; anything else only with --overwrite."""
     check_can_write(output)
-    if fmt == "saved_model" and output.exists():
-        if not output.is_dir() or (any(output.iterdir()) and not (output / "saved_model.pb").is_file()):
-            raise UserError(f"cannot write {output}: it exists and is not a SavedModel directory")
-    if fmt == "tflite" and output.is_dir():
+    directory = fmt == "saved_model"
+    if not output.exists():
+        return
+    if directory and not output.is_dir():
+        raise UserError(f"cannot write {output}: it exists and is not a SavedModel directory but a file")
+    if not directory and output.is_dir():
         raise UserError(f"cannot write {output}: it is a directory")
-    if fmt == "tflite" and output.is_file() and not overwrite and not is_tflite(output):
-        raise UserError(f"cannot write {output}: it exists and is not a TFLite model (--overwrite replaces it)")
+    if (directory and not any(output.iterdir())) or overwrite or is_own_export(output, directory):
+        return
+    raise UserError(
+        f"cannot write {output}: it exists and is not an earlier adain export "
+        f"(no {marker_path(output, directory).name} marker); --overwrite replaces it"
+    )
 
 
 def build_parser(prog: str = "adain export") -> ArgumentParser:
@@ -60,8 +62,8 @@ def build_parser(prog: str = "adain export") -> ArgumentParser:
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="tflite: replace an existing file that is not a previous export (a previous export "
-        "of the same format is always replaced)",
+        help="replace an existing file or folder that is not an earlier adain export (those carry a "
+        ".adain-export.json marker and are always replaced); without it such an output is refused",
     )
     return parser
 
@@ -82,9 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         if args.format == "saved_model":
-            export_saved_model(stylizer, output)
+            export_saved_model(stylizer, output, args.checkpoint)
         else:
-            export_tflite(stylizer, output, args.float16)
+            export_tflite(stylizer, output, args.float16, args.checkpoint)
     except OSError as exc:  # the disk filled up, the folder went away: nothing half-written is left (atomic_path)
         raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
     print(f"wrote {output}", file=sys.stderr)

@@ -17,17 +17,20 @@ from pathlib import Path
 from adain.cli.common import ArgumentParser, tensorflow_quietly
 from adain.config import NORMALIZATIONS
 from adain.errors import UserError
+from adain.inference.memory import check_memory
 from adain.inference.options import check_size, normalize_style_weights
 from adain.inference.plan import Plan
 from adain.media.files import check_can_write
 from adain.media.images import (
     IMAGE_EXTENSIONS,
+    check_image_size,
     check_resized_image,
     expand_inputs,
     open_image,
+    resized_shape,
 )
 from adain.media.masks import check_mask_count
-from adain.media.video import VIDEO_EXTENSIONS, is_video
+from adain.media.video import VIDEO_EXTENSIONS, frame_size, is_video
 from adain.quality.gatys_settings import CONTENT_TARGETS, INITS, OPTIMIZERS, STYLE_STATISTICS, GatysSettings
 from adain.shipped import resolve_checkpoint
 
@@ -153,12 +156,14 @@ def same_file(a: Path, b: Path) -> bool:
 
 
 def parse_numbers(text: str, what: str) -> list[float]:
+    if not text.strip():
+        raise UserError(f"{what}: no value given")
+    if any(not part.strip() for part in text.split(",")):
+        raise UserError(f"{what} has an empty item in '{text}': give numbers separated by single commas")
     try:
-        values = [float(part) for part in text.split(",") if part.strip()]
+        values = [float(part) for part in text.split(",")]
     except ValueError:
         raise UserError(f"{what} must be a number or a comma list of numbers, got '{text}'") from None
-    if not values:
-        raise UserError(f"{what}: no value given")
     if not all(math.isfinite(v) for v in values):
         raise UserError(f"{what} must be finite numbers, got '{text}'")
     return values
@@ -205,9 +210,19 @@ def make_plan(args) -> Plan:
     for path in [*contents, *styles, *(masks or [])]:
         if not is_video(path):
             check_image(path)
+    shapes = []  # every content's size as stylized: checked against the encoder and, untiled, the memory
     for path in contents:
-        if not is_video(path):
-            check_resized_image(path, args.content_size, args.crop, "content")
+        if is_video(path):
+            height, width = resized_shape(*frame_size(path), args.content_size)
+            height, width = (min(height, width),) * 2 if args.crop else (height, width)
+            check_image_size(
+                height, width, f"content video {path}" + (" (after resizing)" if args.content_size else "")
+            )
+            shapes.append((height, width))
+        else:
+            shapes.append(check_resized_image(path, args.content_size, args.crop, "content"))
+    if not args.tile and args.method == "adain":
+        check_memory(shapes, args.batch_size)
     for path in styles:
         check_resized_image(path, args.style_size, args.crop, "style")
     if any(is_video(s) for s in styles):

@@ -20,6 +20,8 @@ def build_parser(prog: str = "adain train") -> ArgumentParser:
         "Checkpoints, TensorBoard logs, the final decoder and the resolved config go to the\n"
         "config's run_dir. Run the same command again to resume: from the newest checkpoint that\n"
         "restores (broken ones are skipped, named on stderr, and moved to checkpoints/unusable/).\n"
+        "A resume keeps the run's config: a changed value is named and kept, unless --set gives it,\n"
+        "which changes it and records the change in RUN_DIR/config_history.yaml.\n"
         "One training per run_dir at a time (RUN_DIR/.lock). A loss that turns NaN/inf stops the\n"
         "training (exit 2) with the last good checkpoint intact.",
         epilog=EXAMPLES,
@@ -45,7 +47,8 @@ def build_parser(prog: str = "adain train") -> ArgumentParser:
 def main(argv: Sequence[str] | None = None, prog: str = "adain train") -> int:
     args = build_parser(prog).parse_args(argv)
     config = load_config(args.config, args.overrides)  # validated before TensorFlow is even imported
+    set_keys = [assignment.split("=", 1)[0].strip() for assignment in args.overrides]
     with tensorflow_quietly():
         from adain.training.loop import train
-    train(config, restart=args.restart)
+    train(config, restart=args.restart, set_keys=set_keys)
     return 0

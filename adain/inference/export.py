@@ -6,6 +6,8 @@ The signatures (inputs, outputs, dtypes) are documented where users read them: `
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +16,7 @@ import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from adain.inference.controls import blended_target
+from adain.inference.marker import marker_path, marker_record
 from adain.inference.stylizer import Stylizer
 from adain.media import files
 from adain.nn.ops import feature_statistics, pad_to_multiple
@@ -89,14 +92,20 @@ def remove_stale_partials(output: Path) -> None:
             print(f"removed {path}, left by an interrupted export", file=sys.stderr)
 
 
-def export_saved_model(stylizer: Stylizer, output: Path) -> Path:
-    """A SavedModel directory, written next to `output` and renamed into place."""
+def export_saved_model(stylizer: Stylizer, output: Path, checkpoint: str | os.PathLike = "") -> Path:
+    """A SavedModel directory with adain's marker in it, written next to `output` and renamed into place."""
     with files.atomic_path(output, suffix="", directory=True) as tmp:
         write_saved_model(serving_module(stylizer, rank=None), tmp)
+        write_marker(marker_path(tmp, directory=True), marker_record("saved_model", checkpoint))
     return output
 
 
-def export_tflite(stylizer: Stylizer, output: Path, float16: bool = False) -> Path:
+def write_marker(path: Path, record: dict) -> None:
+    with files.atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(record, indent=1) + "\n")
+
+
+def export_tflite(stylizer: Stylizer, output: Path, float16: bool = False, checkpoint: str | os.PathLike = "") -> Path:
     """One image in, one out. The weights are frozen into constants first: the converter would otherwise keep
     Keras' resource variables as uninitialised TFLite variables."""
     module = serving_module(stylizer, rank=3, portable=True)
@@ -111,6 +120,6 @@ def export_tflite(stylizer: Stylizer, output: Path, float16: bool = False) -> Pa
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.target_spec.supported_types = [tf.float16]
     flatbuffer = converter.convert()
-    with files.atomic_path(output) as tmp:
-        tmp.write_bytes(flatbuffer)
+    files.write_bytes(output, flatbuffer)  # checked complete before the rename
+    write_marker(marker_path(output, directory=False), marker_record("tflite", checkpoint, output))
     return output

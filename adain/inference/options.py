@@ -25,6 +25,11 @@ def normalize_style_weights(weights: Sequence[float] | None, style_count: int) -
     if not all(math.isfinite(w) for w in weights) or any(w < 0 for w in weights) or sum(weights) <= 0:
         raise UserError(f"style weights must be >= 0 with a positive sum, got {','.join(f'{w:g}' for w in weights)}")
     total = sum(weights)
+    if not math.isfinite(total):
+        raise UserError(
+            f"style weights {','.join(f'{w:g}' for w in weights)} overflow when added up: "
+            "use smaller numbers (only their ratios count, e.g. 1,1)"
+        )
     return [w / total for w in weights]
 
 

@@ -21,7 +21,7 @@ def demo_image(name: str, why: str = "the demo images come from scikit-image") -
     try:
         import skimage.data  # optional: the `demo` extra
     except ImportError:
-        raise UserError(f"{why}: pip install scikit-image") from None
+        raise UserError(f"{why}: pip install scikit-image (the demo extra: pip install 'adain[demo]')") from None
     image = getattr(skimage.data, name)()
     image = np.asarray(image[0] if isinstance(image, tuple) else image)  # stereo pairs: the left image
     if image.ndim == 2:

@@ -1,44 +1,115 @@
-"""Atomic file writes: a killed or failing writer never leaves a half-written file (or folder) behind."""
+"""Atomic file writes: a killed or failing writer never leaves a half-written file (or folder) behind.
+
+Every write through `atomic_path` is also checked before it is published: the temporary is flushed to the
+disk (fsync: a full disk often shows only then), a `verify` callback may re-read it, and a write that ran
+out of room (ENOSPC, a file-size limit's EFBIG, a quota), whoever reported it (Python, TensorFlow, ffmpeg),
+becomes one UserError naming the path and the cause. Nothing is renamed into place then.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from adain.errors import UserError
 
 PARTIAL = ".partial-"  # temporaries are `.<name>.partial-<pid>-<random><suffix>`, beside the file they become
 _swept: set[Path] = set()  # folders already cleared of dead writers' temporaries by this process
+OUT_OF_ROOM = {
+    errno.ENOSPC: "no space left on device",
+    errno.EFBIG: "file too large",
+    errno.EDQUOT: "disk quota exceeded",
+}
+
+
+def out_of_room(exc: BaseException) -> str | None:
+    """ "no space left on device", "file too large" or "disk quota exceeded" when `exc` says a write ran out of room.
+
+    OSError by its errno; TensorFlow's errors (OutOfRangeError "File too large" from SaveV2, a full disk's
+    ResourceExhaustedError) and ffmpeg's by their message, which carries the C library's strerror text.
+    """
+    if isinstance(exc, OSError) and exc.errno in OUT_OF_ROOM:
+        return OUT_OF_ROOM[exc.errno]
+    text = str(exc).lower()
+    return next((reason for code, reason in OUT_OF_ROOM.items() if os.strerror(code).lower() in text), None)
+
+
+def short_write_cause(path: str | os.PathLike) -> str:
+    """Why a file a child process wrote (ffmpeg) came out short, when the child did not say: the file-size limit
+    it reached, a full disk, or else just "it is incomplete"."""
+    import resource
+
+    path = Path(path)
+    size = path.stat().st_size if path.exists() else 0
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY and size >= limit:
+        return OUT_OF_ROOM[errno.EFBIG]
+    folder = os.statvfs(path.parent)
+    if folder.f_bavail * folder.f_frsize < 1 << 20:
+        return OUT_OF_ROOM[errno.ENOSPC]
+    return "the file written is incomplete"
+
+
+def raise_if_out_of_room(exc: BaseException, path: str | os.PathLike) -> None:
+    """Re-raise a write that ran out of room as one UserError naming `path`; anything else is left alone."""
+    reason = out_of_room(exc)
+    if reason:
+        raise UserError(f"cannot write {path}: {reason}") from None
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, suffix: str = ".tmp", directory: bool = False) -> Iterator[Path]:
+def atomic_path(
+    path: str | os.PathLike,
+    suffix: str = ".tmp",
+    directory: bool = False,
+    verify: Callable[[Path], None] | None = None,
+) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it replaces `path`, on error it is removed.
 
     `suffix` ends the temporary name (writers that pick the format by extension need the real one);
     `directory` yields a fresh folder instead of a file (mode 0755 instead of 0644; an existing folder
-    at `path` is replaced). What a SIGKILL leaves (nothing can remove it then) is removed by the next
-    atomic write into the same folder: the temporary's name carries its writer's pid.
+    at `path` is replaced). Before the rename the temporary is fsynced and `verify(tmp)` (if given) may
+    check what was written by raising; running out of room anywhere in the write is one UserError naming
+    `path`. What a SIGKILL leaves (nothing can remove it then) is removed by the next atomic write into
+    the same folder: the temporary's name carries its writer's pid.
     """
+    shown = path
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.parent.resolve() not in _swept:
-        remove_stale_partials(path.parent)
-        _swept.add(path.parent.resolve())
-    prefix = f".{path.name}{PARTIAL}{os.getpid()}-"
-    if directory:
-        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=prefix, suffix=suffix))
-    else:
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
-        os.close(fd)
-        tmp = Path(name)
+    path = path.parent.resolve() / path.name  # "out/nosuch/../x.jpg" creates out/, never an empty out/nosuch/
     try:
-        yield tmp
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise_if_out_of_room(exc, shown)
+        raise
+    if path.parent not in _swept:
+        remove_stale_partials(path.parent)
+        _swept.add(path.parent)
+    prefix = f".{path.name}{PARTIAL}{os.getpid()}-"
+    try:
+        if directory:
+            tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=prefix, suffix=suffix))
+        else:
+            fd, name = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
+            os.close(fd)
+            tmp = Path(name)
+    except OSError as exc:
+        raise_if_out_of_room(exc, shown)
+        raise
+    try:
+        try:
+            yield tmp
+            sync(tmp)
+            if verify is not None:
+                verify(tmp)
+        except Exception as exc:  # noqa: BLE001 - re-raised, as one line when the disk is full
+            raise_if_out_of_room(exc, shown)
+            raise
         os.chmod(tmp, 0o755 if directory else 0o644)
         if directory and path.is_dir():
             shutil.rmtree(path)
@@ -50,12 +121,37 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp", directory: bool =
             tmp.unlink()
 
 
-def write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write a text file (a report, a config, a state file) atomically: readers see the old or the new one."""
+def sync(path: Path) -> None:
+    """fsync a written file (or every file in a written folder): errors a full disk defers show here."""
+    for item in [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file()):
+        fd = os.open(item, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def write_bytes(path: str | os.PathLike, data: bytes, suffix: str = ".tmp") -> Path:
+    """Write `data` atomically, checked: the file on disk has all of `data`'s bytes before it is renamed in place.
+
+    Encoders that write to a file themselves may lose a short write (Pillow's JPEG writer does, under a
+    file-size limit): encode into memory and write here instead.
+    """
     path = Path(path)
-    with atomic_path(path, suffix=path.suffix) as tmp:
-        tmp.write_text(text)
+
+    def complete(tmp: Path) -> None:
+        if tmp.stat().st_size != len(data):
+            raise UserError(f"cannot write {path}: only {tmp.stat().st_size} of {len(data)} bytes were written")
+
+    with atomic_path(path, suffix=suffix, verify=complete) as tmp, open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
     return path
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write a text file (a report, a config, a state file) atomically and checked: readers see the old or the new one."""
+    return write_bytes(path, text.encode("utf-8"), suffix=Path(path).suffix or ".tmp")
 
 
 def remove_stale_partials(folder: str | os.PathLike, name: str = "*") -> list[Path]:

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageOps, JpegImagePlugin
 
 from adain.errors import UserError
-from adain.media.files import atomic_path
+from adain.media.files import write_bytes
 from adain.media.folder import IMAGE_EXTENSIONS, list_image_files
 from adain.media.video import VIDEO_EXTENSIONS
 
@@ -196,13 +196,14 @@ def oriented_size(path: str | os.PathLike) -> tuple[int, int]:
     return height, width
 
 
-def check_resized_image(path: str | os.PathLike, size: int, crop: bool, what: str) -> None:
+def check_resized_image(path: str | os.PathLike, size: int, crop: bool, what: str) -> tuple[int, int]:
     """Before any decoding: the image at `path`, resized (smaller side `size`) and optionally centre-cropped to a
-    square, must suit the encoder (check_image_size)."""
+    square, must suit the encoder (check_image_size). Returns that (height, width)."""
     height, width = resized_shape(*oriented_size(path), size)
     if crop:
         height = width = min(height, width)
     check_image_size(height, width, f"{what} {path}" + (" (after resizing)" if size else ""))
+    return height, width
 
 
 def to_rgb_uint8(image: Image.Image) -> np.ndarray:
@@ -249,9 +250,10 @@ def save_image(image, path: str | os.PathLike, quality: int = 95) -> Path:
     if path.suffix.lower() not in IMAGE_EXTENSIONS:
         raise UserError(f"cannot write {path}: unknown image extension (use one of {', '.join(IMAGE_EXTENSIONS)})")
     options = {"quality": quality} if path.suffix.lower() in (".jpg", ".jpeg", ".webp") else {}
+    encoded = io.BytesIO()  # encoded in memory: Pillow's JPEG writer loses a short write to a file
+    Image.fromarray(to_uint8(image)).save(encoded, format=Image.registered_extensions()[path.suffix.lower()], **options)
     try:
-        with atomic_path(path, suffix=path.suffix) as tmp:
-            Image.fromarray(to_uint8(image)).save(tmp, **options)
+        write_bytes(path, encoded.getvalue(), suffix=path.suffix)  # checked complete before it is renamed in place
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
     return path

@@ -17,7 +17,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from adain.errors import UserError
-from adain.media.files import atomic_path
+from adain.media.files import atomic_path, short_write_cause
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
 INSTALL_HINT = "video needs the codec library: pip install 'adain[video]' (imageio-ffmpeg)"
@@ -25,6 +25,11 @@ INSTALL_HINT = "video needs the codec library: pip install 'adain[video]' (image
 
 def is_video(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in VIDEO_EXTENSIONS
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
 def _ffmpeg():
@@ -43,19 +48,34 @@ class VideoInfo:
     frames: int
 
 
-def probe(path: str | os.PathLike) -> VideoInfo:
-    """Size, frame rate and exact frame count (ffmpeg decodes the stream once, without us)."""
+def _header(path: Path) -> dict:
+    """The stream's metadata (size, fps), read from its header; every way it fails is one UserError."""
     ffmpeg = _ffmpeg()
-    path = Path(path)
     if not path.is_file():
         raise UserError(f"video not found: {path}")
     try:
         reader = ffmpeg.read_frames(str(path))
         meta = next(reader)
         reader.close()
-        frames, _ = ffmpeg.count_frames_and_secs(str(path))
     except (OSError, RuntimeError, StopIteration, ValueError) as exc:
-        raise UserError(f"cannot read video {path}: {str(exc).strip().splitlines()[0] if str(exc) else exc}") from None
+        raise UserError(f"cannot read video {path}: {first_line(exc)}") from None
+    return meta
+
+
+def frame_size(path: str | os.PathLike) -> tuple[int, int]:
+    """(height, width) of the frames, from the header alone: cheap, for checks made before any work."""
+    width, height = _header(Path(path))["size"]
+    return int(height), int(width)
+
+
+def probe(path: str | os.PathLike) -> VideoInfo:
+    """Size, frame rate and exact frame count (ffmpeg decodes the stream once, without us)."""
+    path = Path(path)
+    meta = _header(path)
+    try:
+        frames, _ = _ffmpeg().count_frames_and_secs(str(path))
+    except (OSError, RuntimeError, ValueError) as exc:
+        raise UserError(f"cannot read video {path}: {first_line(exc)}") from None
     width, height = meta["size"]
     if not frames or not meta.get("fps"):
         raise UserError(f"cannot read video {path}: no video frames")
@@ -93,8 +113,9 @@ class VideoWriter:
 
     def __init__(self, path: str | os.PathLike, fps: float, quality: float = 8.0) -> None:
         self.path, self.fps, self.quality = Path(path), fps, quality
-        self._writer = None
-        self._atomic = atomic_path(self.path, suffix=self.path.suffix)  # ffmpeg picks the container by extension
+        self._writer, self.frames = None, 0
+        # ffmpeg picks the container by extension; what it wrote is counted again before the rename
+        self._atomic = atomic_path(self.path, suffix=self.path.suffix, verify=self._verify)
         try:
             self.tmp = self._atomic.__enter__()
         except OSError as exc:
@@ -117,12 +138,26 @@ class VideoWriter:
             )
             self._writer.send(None)
         self._writer.send(frame.tobytes())
+        self.frames += 1
+
+    def _verify(self, tmp: Path) -> None:
+        """ffmpeg may end without an error on a short write (a file-size limit): the file must hold every frame."""
+        try:
+            frames, _ = _ffmpeg().count_frames_and_secs(str(tmp))
+        except (OSError, RuntimeError, ValueError):
+            frames = 0
+        if frames != self.frames:
+            raise UserError(f"cannot write {self.path}: {short_write_cause(tmp)} ({frames} of {self.frames} frames)")
 
     def commit(self) -> Path:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
-        self._atomic.__exit__(None, None, None)  # renamed into place
+        try:
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
+        except Exception as exc:  # noqa: BLE001 - ffmpeg's error, named as a failed write of this video
+            self.discard()
+            raise UserError(f"cannot write {self.path}: {short_write_cause(self.tmp)} ({first_line(exc)})") from None
+        self._atomic.__exit__(None, None, None)  # checked (`_verify`), then renamed into place
         return self.path
 
     def discard(self) -> None:

@@ -13,15 +13,18 @@ also builds them: a decoder is always read together with the config it was train
 from __future__ import annotations
 
 import os
+import time
+import zipfile
 from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
+import yaml
 
 from adain.config import ModelConfig, model_config_from_dict, read_yaml_mapping
 from adain.errors import UserError
-from adain.media.files import atomic_path
+from adain.media.files import atomic_path, short_write_cause
 from adain.nn.decoder import build_decoder
 from adain.nn.vgg import adain_encoder_layers, build_vgg19_encoder
 from adain.run.checkpoints import restore_newest
@@ -33,9 +36,17 @@ CONFIG_FILE = "config.yaml"
 CHECKPOINT_DIR = "checkpoints"
 LOG_DIR = "logs"
 SKIPPED_FILE = "skipped_files.tsv"  # unreadable images found so far: path TAB reason
+HISTORY_FILE = "config_history.yaml"  # config changes a resume took (`--set`), oldest first
 
 
-LAYOUT = {CONFIG_FILE: "file", DECODER_FILE: "file", SKIPPED_FILE: "file", CHECKPOINT_DIR: "folder", LOG_DIR: "folder"}
+LAYOUT = {
+    CONFIG_FILE: "file",
+    DECODER_FILE: "file",
+    SKIPPED_FILE: "file",
+    HISTORY_FILE: "file",
+    CHECKPOINT_DIR: "folder",
+    LOG_DIR: "folder",
+}
 
 
 def check_layout(run_dir: str | os.PathLike) -> None:
@@ -61,6 +72,23 @@ def read_run_config(path: str | os.PathLike) -> dict:
     if not config_file.is_file():
         raise UserError(f"run config {config_file} is not a file")
     return read_yaml_mapping(config_file, "run config")
+
+
+def record_config_change(run_dir: str | os.PathLike, step: int, changes: dict) -> Path:
+    """Append one entry to the run's config history: when, at which step, and each key's old and new value."""
+    path = Path(run_dir) / HISTORY_FILE
+    history = yaml.safe_load(path.read_text()) if path.is_file() else None
+    history = history if isinstance(history, list) else []
+    history.append(
+        {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "step": step,
+            "changes": {key: {"from": old, "to": new} for key, (old, new) in changes.items()},
+        }
+    )
+    with atomic_path(path) as tmp:
+        tmp.write_text(yaml.safe_dump(history, sort_keys=False))
+    return path
 
 
 def run_model_config(path: str | os.PathLike) -> ModelConfig:
@@ -124,9 +152,22 @@ def save_decoder(decoder: keras.Model, run_dir: str | os.PathLike, model: ModelC
         float32 = build_configured_decoder(model, dtype="float32")
         float32.set_weights(decoder.get_weights())
         decoder = float32
-    with atomic_path(final, suffix=".keras") as tmp:  # Keras picks the format by extension
+    with atomic_path(
+        final, suffix=".keras", verify=lambda tmp: check_zip(tmp, final)
+    ) as tmp:  # Keras picks the format by extension
         decoder.save(tmp)
     return final
+
+
+def check_zip(path: Path, shown: Path) -> None:
+    """A .keras file is a zip: every member of `path` reads back with its CRC, or the save of `shown` was short."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (OSError, zipfile.BadZipFile) as exc:
+        bad = str(exc)
+    if bad is not None:
+        raise UserError(f"cannot write {shown}: {short_write_cause(path)} (the archive reads back damaged: {bad})")
 
 
 def init_decoder_from(decoder: keras.Model, source: str | os.PathLike, model: ModelConfig) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from adain.errors import UserError
-from adain.media.files import write_text
+from adain.media.files import out_of_room, write_text
 
 UNUSABLE_DIR = "unusable"
 _STEP = re.compile(r"^ckpt-(\d+)$")
@@ -90,6 +90,33 @@ def restore_newest(
     return None
 
 
+def remove_failed_saves(directory: str | os.PathLike) -> list[Path]:
+    """Remove the `ckpt-N_temp/` folders a failed save leaves (TensorFlow writes shards there, then merges them).
+
+    They are never a checkpoint (a save that completed has renamed its shards), and each holds a whole
+    checkpoint's bytes: on a full disk, keeping them keeps the disk full.
+    """
+    removed = []
+    for temp in sorted(Path(directory).glob("ckpt-*_temp")):
+        if temp.is_dir() and not temp.is_symlink():
+            shutil.rmtree(temp, ignore_errors=True)
+            removed.append(temp)
+    return removed
+
+
+def save_checkpoint(manager: tf.train.CheckpointManager, step: int) -> str:
+    """`manager.save` at `step`; a save that runs out of room is one UserError, and leaves no temp folder."""
+    try:
+        return manager.save(checkpoint_number=step)
+    except Exception as exc:  # noqa: BLE001 - TensorFlow's OutOfRangeError / ResourceExhaustedError among others
+        reason = out_of_room(exc)
+        if reason is None:
+            raise
+        remove_failed_saves(manager.directory)
+        target = Path(manager.directory) / f"ckpt-{step}"
+        raise UserError(f"cannot write checkpoint {target}: {reason} (earlier checkpoints are kept)") from None
+
+
 def settle(directory: str | os.PathLike, restored: str | None) -> None:
     """After a restore: move unusable checkpoints newer than `restored` aside, rewrite the state file.
 
@@ -99,6 +126,8 @@ def settle(directory: str | os.PathLike, restored: str | None) -> None:
     directory = Path(directory)
     if not directory.is_dir():
         return
+    for temp in remove_failed_saves(directory):
+        print(f"checkpoint: removed {temp}/, left by a save that failed", file=sys.stderr)
     keep_step = _step(restored) if restored else -1
     kept, moved = [], []
     for prefix in candidates(directory):

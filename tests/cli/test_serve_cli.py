@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 from browser import serve
-from support import run_adain
+from support import require_extra, run_adain
 
 
 def test_help_explains_with_examples():
@@ -19,6 +19,8 @@ def test_help_explains_with_examples():
 
 
 def test_bad_command_lines_are_one_line_and_exit_2(tmp_path):
+    require_extra("starlette")  # without the app extra, the later cases are refused for that first
+    require_extra("uvicorn")
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

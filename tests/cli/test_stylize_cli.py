@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from PIL import Image
-from support import run_script
+from support import one_error_line, require_extra, run_script
 
 
 def infer(run, *args):
@@ -154,6 +154,7 @@ def test_video_keeps_frame_count_size_and_rate(tiny_run, shared_data, tmp_path):
 
 
 def test_a_failed_video_leaves_no_partial_file(shared_data, tmp_path):
+    require_extra("imageio_ffmpeg")
     from adain.errors import UserError
     from adain.media.video import transform_video
 
@@ -225,3 +226,54 @@ def test_unreadable_image_exits_2(tiny_run, shared_data, tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"{broken} is not an image (or it is damaged)" in result.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "o.jpg").exists()
+
+
+@pytest.mark.slow
+def test_numbers_sizes_and_memory_are_refused_before_any_work(tiny_run, shared_data, tmp_path):
+    """Issue 24: each was accepted, or failed late (after the model loaded, in MirrorPad, in C++ after 58 s)."""
+    from adain.inference.memory import available_memory, stylize_bytes
+    from adain.media.video import VideoWriter
+
+    tiny = tmp_path / "tiny.mp4"
+    writer = VideoWriter(tiny, fps=5)
+    for value in (0, 128, 255):
+        writer.write(np.full((8, 8, 3), value, np.uint8))
+    writer.commit()
+    content, style = shared_data / "content" / "cornell.jpg", shared_data / "style" / "mondrian.jpg"
+    sketch = shared_data / "style" / "sketch.png"
+    base = ["--checkpoint", str(tiny_run), "--output", str(tmp_path / "out" / "o.jpg")]
+    cases = [
+        (["--content", str(content), "--style", str(style), "--alpha", "0.5,,1"], "--alpha has an empty item"),
+        (
+            ["--content", str(content), "--style", str(style), str(sketch), "--style-weights", "1e308,1e308"],
+            "style weights 1e+308,1e+308 overflow when added up",
+        ),
+        (["--content", str(tiny), "--style", str(style)], f"content video {tiny} is 8x8 px: images need at least 16"),
+    ]
+    if (available_memory() or 0) < stylize_bytes(7000, 9967):  # 729x512 at --content-size 7000: 70 Mpx
+        cases.append(
+            (["--content", str(content), "--style", str(style), "--content-size", "7000"], "in one piece needs about")
+        )
+    for args, message in cases:
+        one_error_line(run_script("infer.py", *base, *args, timeout=300), message)
+    assert not (tmp_path / "out").exists()
+
+    # a path through a folder that does not exist: written where it resolves, no empty folder left behind
+    (tmp_path / "out").mkdir()
+    args = ["--content", str(content), "--style", str(style), "--content-size", "64", "--style-size", "64"]
+    result = run_script("infer.py", "--checkpoint", str(tiny_run), *args, "--output", f"{tmp_path}/out/nosuch/../x.jpg")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["x.jpg"]
+
+
+def test_the_memory_estimate_refuses_what_does_not_fit():
+    from adain.errors import UserError
+    from adain.inference.memory import check_memory, stylize_bytes
+
+    gigabyte = 2**30
+    check_memory([(1024, 1024)] * 8, batch_size=4, available=8 * gigabyte)  # 4 x 1 Mpx: about 3.5 GB
+    with pytest.raises(UserError, match=r"stylizing 4 images of 1024x1024 px \(1 Mpx\) in one piece needs about 4 GB"):
+        check_memory([(1024, 1024)] * 8, batch_size=4, available=3 * gigabyte)
+    with pytest.raises(UserError, match=r"9967x7000 px \(70 Mpx\) in one piece needs about 43 GB of memory, and 16.0"):
+        check_memory([(512, 512), (7000, 9967)], batch_size=4, available=16 * gigabyte)
+    assert stylize_bytes(7000, 9967) > 40 * gigabyte

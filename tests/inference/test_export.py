@@ -93,6 +93,27 @@ def test_exports_reloaded_in_a_fresh_process_give_the_keras_pixels(tiny_run, sha
 
 
 @pytest.mark.slow
+def test_exports_carry_the_marker_that_lets_the_next_export_replace_them(exported, tmp_path):
+    from adain.cli.export import check_output
+    from adain.errors import UserError
+    from adain.inference.marker import is_own_export
+
+    assert is_own_export(exported["saved_model"], directory=True)
+    assert (exported["saved_model"] / ".adain-export.json").is_file()
+    for name in ("tflite", "tflite_float16"):
+        assert is_own_export(exported[name], directory=False)
+        check_output(exported[name], "tflite")  # an earlier export: replaced without --overwrite
+    check_output(exported["saved_model"], "saved_model")
+    changed = tmp_path / exported["tflite"].name  # the same file changed by someone since: no longer ours
+    changed.write_bytes(exported["tflite"].read_bytes() + b"x")
+    marker = exported["tflite"].parent / f".{exported['tflite'].name}.adain-export.json"
+    (tmp_path / marker.name).write_bytes(marker.read_bytes())
+    with pytest.raises(UserError, match="not an earlier adain export"):
+        check_output(changed, "tflite")
+    check_output(changed, "tflite", overwrite=True)
+
+
+@pytest.mark.slow
 def test_export_sizes(exported):
     size = sum(p.stat().st_size for p in exported["saved_model"].rglob("*") if p.is_file())
     assert 25e6 < size < 35e6  # encoder to relu4_1 + decoder, ~7M float32 weights, each stored once

@@ -16,9 +16,10 @@ import time
 import numpy as np
 import pytest
 from PIL import Image
+from support import require_extra
 
-pytest.importorskip("starlette")
-pytest.importorskip("httpx")  # Starlette's TestClient
+require_extra("starlette")
+require_extra("httpx")  # Starlette's TestClient
 
 from starlette.testclient import TestClient  # noqa: E402
 

