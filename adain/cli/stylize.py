@@ -18,7 +18,7 @@ from adain.cli.common import ArgumentParser, tensorflow_quietly
 from adain.config import NORMALIZATIONS
 from adain.errors import UserError
 from adain.inference.memory import check_memory
-from adain.inference.options import check_size, normalize_style_weights
+from adain.inference.options import DEFAULT_TEMPORAL, TEMPORAL_METHODS, check_size, normalize_style_weights
 from adain.inference.plan import Plan
 from adain.media.files import check_can_write
 from adain.media.images import (
@@ -116,6 +116,13 @@ def build_parser(prog: str = "adain stylize") -> ArgumentParser:
     parser.add_argument("--ext", default="jpg", help="image extension of outputs written into a directory")
     parser.add_argument(
         "--batch-size", type=int, default=4, metavar="N", help="same-size contents / video frames per batch"
+    )
+    parser.add_argument(
+        "--temporal",
+        choices=TEMPORAL_METHODS,
+        default=DEFAULT_TEMPORAL,
+        help="video: keep frames steady with the input's optical flow (flow), smoothed content statistics (stats), "
+        f"both, or stylize every frame on its own (none); default {DEFAULT_TEMPORAL} (docs/stylize.md, Video)",
     )
     parser.add_argument("--grid", metavar="PATH", help="also write a contact sheet of all outputs to this image file")
     parser.add_argument("--vgg-weights", metavar="PATH", help="VGG-19 weights file (default: as the run was trained)")
@@ -241,6 +248,7 @@ def make_plan(args) -> Plan:
         crop=args.crop,
         preserve_color=args.preserve_color,
         batch_size=args.batch_size,
+        temporal=args.temporal,
     )
     sweep = len(alphas) > 1
     count = len(contents) * len(groups) * len(alphas)

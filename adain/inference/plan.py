@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from adain.inference.options import DEFAULT_TEMPORAL
 from adain.media.masks import mask_regions
 
 Key = tuple[int, int, int]  # (content index, style group index, alpha index)
@@ -32,6 +33,7 @@ class Plan:
     crop: bool = False  # centre square crop after resizing
     preserve_color: bool = False
     batch_size: int = 4  # same-size contents (or video frames) per batch
+    temporal: str = DEFAULT_TEMPORAL  # video: how frames are kept steady (adain.inference.temporal)
 
     def regions(self, height: int, width: int) -> np.ndarray | None:
         """The masks as one-hot regions of a height x width content (None without masks)."""

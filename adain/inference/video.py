@@ -14,6 +14,7 @@ import numpy as np
 from adain.inference.batch import StyleCache
 from adain.inference.plan import Key, Plan
 from adain.inference.stylizer import Stylizer
+from adain.inference.temporal import TemporalSettings, TemporalVideo
 from adain.media.video import transform_video
 from adain.preprocess import center_crop, resize_smaller_side
 
@@ -26,6 +27,7 @@ class VideoRunner:
         self.keys: list[Key] = [(index, g, a) for g in range(len(plan.groups)) for a in range(len(plan.alphas))]
         self.styles = StyleCache(stylizer, plan)
         self.regions: dict[tuple[int, int], np.ndarray | None] = {}
+        self.temporal = TemporalVideo(stylizer, TemporalSettings(plan.temporal))  # each (group, alpha) its own past
 
     def prepare(self, frames: np.ndarray) -> np.ndarray:
         """uint8 frames [N, H, W, 3] -> float contents, resized and cropped as the plan says (adain.preprocess)."""
@@ -42,9 +44,10 @@ class VideoRunner:
         if size not in self.regions:
             self.regions[size] = plan.regions(*size)
         results = {}
+        self.temporal.advance(contents)
         for g, group in enumerate(plan.groups):
             stats = self.styles.get(group, contents)
-            outputs = self.stylizer.stylize_batch(contents, stats, plan.alphas, plan.weights, self.regions[size])
+            outputs = self.temporal.stylize(stats, plan.alphas, plan.weights, self.regions[size], stream=g)
             for a, images in enumerate(outputs):
                 results[(self.index, g, a)] = images
         return [results[key] for key in self.keys]
