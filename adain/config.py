@@ -21,7 +21,7 @@ import yaml
 
 from adain.errors import UserError
 from adain.media.demo import DEMO_IMAGES
-from adain.media.files import atomic_path
+from adain.media.files import write_text
 from adain.nn.layout import VGG19_CONV_LAYERS
 
 
@@ -82,6 +82,9 @@ class TrainConfig:
     jit_compile: bool | None = None  # XLA for the training step; null: Keras' auto (on with a GPU, off on CPU)
     mixed_precision: str = "auto"  # float32 | mixed_float16 | mixed_bfloat16 | auto (see adain.training.precision)
     tv_weight: float = 0.0  # total-variation loss weight (0: off)
+    # Steadier video (Wang et al. AAAI 2020 compound regularisation, AdaINModel.temporal_loss): weight of the MSE
+    # (0..1 pixels) between the output for a slightly moved, noisy content and the moved output (0: off).
+    temporal_weight: float = 0.0
     eval_every: int = 0  # evaluate on the held-out `eval` set every N steps (0: off)
     init_from: str | None = None  # start the decoder from another run (dir or decoder .keras): fine-tuning
     # Time budget: stop cleanly (checkpoint + decoder.keras, as at the last step) once this many minutes of
@@ -302,8 +305,7 @@ def resume_config(
 
 
 def save_config(config: Config, path: str | os.PathLike) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+    write_text(path, yaml.safe_dump(to_dict(config), sort_keys=False))
 
 
 # ---------------------------------------------------------------------------
@@ -365,6 +367,7 @@ def validate(config: Config) -> None:
     _positive(train.content_weight, "train.content_weight", allow_zero=True)
     _positive(train.style_weight, "train.style_weight", allow_zero=True)
     _positive(train.tv_weight, "train.tv_weight", allow_zero=True)
+    _positive(train.temporal_weight, "train.temporal_weight", allow_zero=True)
     _positive(train.warmup_steps, "train.warmup_steps", allow_zero=True)
     _positive(train.invert_steps, "train.invert_steps", allow_zero=True)
     _positive(train.pixel_weight, "train.pixel_weight", allow_zero=True)

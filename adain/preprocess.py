@@ -27,12 +27,17 @@ def resize_smaller_side(image: tf.Tensor, size: int | tf.Tensor) -> tf.Tensor:
     return tf.clip_by_value(resized, 0.0, 255.0)
 
 
-def center_crop(image: tf.Tensor, size: int) -> tf.Tensor:
-    """Square centre crop of a [H, W, C] image whose sides are both >= size."""
+def center_crop(image: tf.Tensor, size: int | tf.Tensor | None = None) -> tf.Tensor:
+    """Square centre crop of a [H, W, C] image or [N, H, W, C] batch whose sides are both >= size
+    (default: the smaller side, the largest square)."""
+    image = tf.convert_to_tensor(image)
     shape = tf.shape(image)
-    top = (shape[0] - size) // 2
-    left = (shape[1] - size) // 2
-    return image[top : top + size, left : left + size, :]
+    height, width = shape[-3], shape[-2]
+    if size is None:
+        size = tf.minimum(height, width)
+    top = (height - size) // 2
+    left = (width - size) // 2
+    return image[..., top : top + size, left : left + size, :]
 
 
 def random_crop_offset(height: tf.Tensor, width: tf.Tensor, crop_size: int, seed: tf.Tensor) -> tf.Tensor:

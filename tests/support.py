@@ -23,7 +23,14 @@ def require_shared() -> Path:
     return SHARED_DATA
 
 
-EXTRAS = {"skimage": "demo", "imageio_ffmpeg": "video", "starlette": "app", "uvicorn": "app", "httpx": "dev"}
+EXTRAS = {
+    "skimage": "demo",
+    "imageio_ffmpeg": "video",
+    "cv2": "video",
+    "starlette": "app",
+    "uvicorn": "app",
+    "httpx": "dev",
+}
 
 
 def require_extra(module: str):

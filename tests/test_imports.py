@@ -1,7 +1,9 @@
 """The package's layers, read from its source (ast): imports run one way, at module level, without cycles.
 
-cli -> serve -> inference; cli -> {training, inference, quality} -> run -> {weights, data, config, shipped} -> {nn, media, preprocess} -> errors;
-training and inference never import each other; nn imports neither config nor run.
+cli -> serve -> inference; cli -> {training, quality} -> inference -> run -> {weights, data, config, shipped} -> {nn, media, preprocess}
+-> errors; training and inference never import each other, not even through quality (only adain.quality.methods,
+which scores checkpoints, uses inference); nn imports neither config nor run. Imports inside functions (the command
+line's deferred TensorFlow) are checked like the others.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ ALLOWED = {
     "weights": LOW | {"config"},
     "data": LOW | {"config"},
     "run": MIDDLE,
-    "quality": RUN,
+    "quality": RUN | {"inference"},  # adain.quality.methods: checkpoints as evaluation methods
     "inference": RUN,
     "training": RUN | {"quality"},  # the held-out evaluation callback
     "serve": RUN | {"inference"},  # the web app: only the command line starts it
@@ -80,6 +82,26 @@ def adain_imports(tree: ast.AST, known: set[str]) -> list[tuple[str, int, bool]]
     return found
 
 
+def import_graph(sources: dict[str, str]) -> dict[str, set[str]]:
+    """module -> the adain modules it imports at module level."""
+    modules = {path: module_name(REPO / path) for path in sources}
+    known = set(modules.values())
+    return {
+        modules[path]: {t for t, _, top in adain_imports(ast.parse(text, path), known) if top and t in known}
+        for path, text in sources.items()
+    }
+
+
+def reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for child in graph.get(todo.pop(), ()):
+            if child not in seen:
+                seen.add(child)
+                todo.append(child)
+    return seen
+
+
 def violations(sources: dict[str, str]) -> list[str]:
     """Every broken rule in these sources ({path relative to the repo: text}); [] when the layering holds."""
     modules = {path: module_name(REPO / path) for path in sources}
@@ -98,6 +120,14 @@ def violations(sources: dict[str, str]) -> list[str]:
             if module_level and target in known:
                 edges.add(target)
     problems += [f"import cycle: {' -> '.join(cycle)}" for cycle in cycles(graph)]
+    for source in sorted(graph):
+        if layer_of(source) in ("training", "inference"):
+            other = "inference" if layer_of(source) == "training" else "training"
+            problems += [
+                f"{source} reaches {t} (through quality)"
+                for t in sorted(reachable(graph, source))
+                if layer_of(t) == other
+            ]
     return problems
 
 
@@ -137,6 +167,20 @@ def test_an_import_from_a_higher_layer_is_caught():
     assert any("adain/nn/ops.py" in p and "nn must not import cli" in p for p in problems), problems
     assert any("nn must not import config" in p for p in problems), problems
     assert any("inference must not import training" in p for p in problems), problems
+
+
+def test_training_reaching_inference_through_quality_is_caught():
+    sources = package_sources()
+    sources["adain/quality/metrics.py"] += "\nfrom adain.quality.methods import checkpoint_methods\n"
+    problems = violations(sources)
+    assert any("adain.training.loop reaches adain.inference" in p for p in problems), problems
+
+
+def test_a_function_level_import_in_the_command_line_is_checked():
+    sources = package_sources()
+    sources["adain/cli/train.py"] += "\ndef later():\n    from adain.__main__ import main\n"
+    problems = violations(sources)
+    assert any("adain/cli/train.py" in p and "cli must not import api" in p for p in problems), problems
 
 
 def test_a_cycle_and_a_hidden_import_are_caught():

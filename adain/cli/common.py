@@ -69,14 +69,25 @@ def start_noise_filtered() -> Iterator[None]:
             sys.stderr.flush()
 
 
-def import_quietly(module: str) -> ModuleType:
-    """Import a module that brings TensorFlow, and let TensorFlow find its devices, without the start-up noise."""
+@contextlib.contextmanager
+def tensorflow_quietly() -> Iterator[None]:
+    """Around a command's ordinary imports of modules that bring TensorFlow: TensorFlow starts and finds its
+    devices without the start-up noise.
+
+        with tensorflow_quietly():
+            from adain.inference.stylizer import Stylizer
+    """
     quiet_tensorflow()
     with start_noise_filtered():
-        imported = importlib.import_module(module)
+        yield
         tensorflow = importlib.import_module("tensorflow")
         tensorflow.config.list_physical_devices()  # CUDA initialisation: where "failed call to cuInit" comes from
-    return imported
+
+
+def import_quietly(module: str) -> ModuleType:
+    """`tensorflow_quietly` for a module named at run time (tests, benches)."""
+    with tensorflow_quietly():
+        return importlib.import_module(module)
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from adain.cli.common import ArgumentParser, import_quietly
+from adain.cli.common import ArgumentParser, tensorflow_quietly
 from adain.errors import UserError
 from adain.media.files import check_can_write
 from adain.media.images import contact_sheet, save_image
@@ -47,27 +46,6 @@ def build_parser(prog: str = "adain evaluate") -> ArgumentParser:
     return parser
 
 
-def checkpoint_methods(checkpoints: Sequence[Path]) -> list[tuple[str, Callable, dict]]:
-    """(label, (content, style) -> image, report info) for each checkpoint: the AdaIN rows of an evaluation,
-    shared with bench/quality.py so that both score a checkpoint the same way."""
-    stylizer_class = import_quietly("adain.inference.stylizer").Stylizer
-    report_module = import_quietly("adain.quality.report")
-    methods: list[tuple[str, Callable, dict]] = []
-    for label, checkpoint in zip(report_module.unique_labels(checkpoints), checkpoints, strict=True):
-        stylizer = stylizer_class.from_checkpoint(checkpoint)
-
-        def adain_method(content, style, stylizer=stylizer):
-            return stylizer.stylize(content, style)
-
-        info = {
-            "method": "adain",
-            "checkpoint": str(checkpoint),
-            "trained_with": report_module.run_settings(checkpoint),
-        }
-        methods.append((label, adain_method, info))
-    return methods
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.checkpoint = [resolve_checkpoint(c) for c in args.checkpoint or [None]]
@@ -77,29 +55,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     if output.exists() and not output.is_dir():
         raise UserError(f"--output {output}: exists and is not a directory (the report is a folder)")
     check_can_write(output / "report.json")
-    quality = import_quietly("adain.quality.metrics")
-    report_module = import_quietly("adain.quality.report")
-    content_names, contents = quality.load_set(args.content, args.size, args.max_images, "content")
-    style_names, styles = quality.load_set(args.style, args.style_size, args.max_images, "style")
+    with tensorflow_quietly():
+        from adain.quality.gatys import gatys_method
+        from adain.quality.methods import checkpoint_methods
+        from adain.quality.metrics import Metrics, evaluate_method, load_set
+        from adain.quality.report import markdown_table, report_header, tradeoff_plot, write_report
+    content_names, contents = load_set(args.content, args.size, args.max_images, "content")
+    style_names, styles = load_set(args.style, args.style_size, args.max_images, "style")
 
     methods = checkpoint_methods(args.checkpoint)  # fail fast on a bad checkpoint
-    metrics = quality.Metrics(args.vgg_weights)
-    report = report_module.report_header(metrics.describe(), args.size, args.style_size, content_names, style_names)
+    metrics = Metrics(args.vgg_weights)
+    report = report_header(metrics.describe(), args.size, args.style_size, content_names, style_names)
     if args.gatys:
-        gatys = import_quietly("adain.quality.gatys")
-        methods.append(("gatys", *gatys.gatys_method(args.gatys_iterations, args.gatys_style_weight, args.vgg_weights)))
+        methods.append(("gatys", *gatys_method(args.gatys_iterations, args.gatys_style_weight, args.vgg_weights)))
     for label, method, info in methods:
         print(f"evaluating {label} on {len(contents)} x {len(styles)} pairs", file=sys.stderr)
         warmup = info["method"] == "adain"
-        summary, rows = quality.evaluate_method(
+        summary, rows = evaluate_method(
             method, metrics, contents, styles, content_names, style_names, output / label, warmup=warmup
         )
         report["methods"][label] = {**info, **summary}
         save_image(contact_sheet(contents, styles, rows), output / f"sheet_{label}.jpg")
-    (output / "report.json").write_text(json.dumps(report, indent=2))
-    save_image(report_module.tradeoff_plot(report), output / "tradeoff.png")
-    table = report_module.markdown_table(report)
-    (output / "report.md").write_text(table)
+    save_image(tradeoff_plot(report), output / "tradeoff.png")
+    table = markdown_table(report)
+    write_report(output, report, table)
     print(table)
     print(f"wrote {output / 'report.json'}, {output / 'report.md'} and sheet_*.jpg", file=sys.stderr)
     return 0

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from adain.cli.common import ArgumentParser, import_quietly
+from adain.cli.common import ArgumentParser, tensorflow_quietly
 from adain.errors import UserError
 from adain.inference.marker import is_own_export, marker_path
 from adain.media.files import check_can_write
@@ -76,15 +76,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     output = Path(args.output)
     check_output(output, args.format, args.overwrite)
 
-    export = import_quietly("adain.inference.export")
-    export.remove_stale_partials(output)
-    stylizer = export.Stylizer.from_checkpoint(args.checkpoint, args.vgg_weights)
+    with tensorflow_quietly():
+        from adain.inference.export import export_saved_model, export_tflite, remove_stale_partials
+        from adain.inference.stylizer import Stylizer
+    remove_stale_partials(output)
+    stylizer = Stylizer.from_checkpoint(args.checkpoint, args.vgg_weights)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         if args.format == "saved_model":
-            export.export_saved_model(stylizer, output, args.checkpoint)
+            export_saved_model(stylizer, output, args.checkpoint)
         else:
-            export.export_tflite(stylizer, output, args.float16, args.checkpoint)
+            export_tflite(stylizer, output, args.float16, args.checkpoint)
     except OSError as exc:  # the disk filled up, the folder went away: nothing half-written is left (atomic_path)
         raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
     print(f"wrote {output}", file=sys.stderr)

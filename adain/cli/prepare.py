@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from adain.cli.common import ArgumentParser, import_quietly
+from adain.cli.common import ArgumentParser, tensorflow_quietly
 
 EXAMPLES = """examples:
   adain prepare wikiart --manual-dir ~/Downloads/painter-by-numbers
@@ -33,7 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    builder = import_quietly("adain.data.tfds").prepare(args.name, data_dir=args.data_dir, manual_dir=args.manual_dir)
+    with tensorflow_quietly():
+        from adain.data.tfds import prepare
+    builder = prepare(args.name, data_dir=args.data_dir, manual_dir=args.manual_dir)
     splits = ", ".join(f"{name}: {info.num_examples} examples" for name, info in builder.info.splits.items())
     print(f"prepared {args.name} in {builder.data_dir} ({splits})")
     return 0

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from adain.cli.common import ArgumentParser, import_quietly
+from adain.cli.common import ArgumentParser, tensorflow_quietly
 from adain.errors import UserError
 from adain.serve.config import ServeConfig
 from adain.shipped import resolve_checkpoint
@@ -130,13 +130,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = check_args(args)
     checkpoint = resolve_checkpoint(args.checkpoint)
     print(f"loading the model from {checkpoint} ...", file=sys.stderr, flush=True)
-    stylizer_module = import_quietly("adain.inference.stylizer")
-    app_module = import_quietly("adain.serve.app")
+    with tensorflow_quietly():
+        from adain.inference.stylizer import Stylizer
+        from adain.serve.app import create_app
     import uvicorn
 
-    stylizer = stylizer_module.Stylizer.from_checkpoint(checkpoint, args.vgg_weights)
+    stylizer = Stylizer.from_checkpoint(checkpoint, args.vgg_weights)
     model = str(args.checkpoint) if args.checkpoint else f"the default model ({display(checkpoint)})"
-    app = app_module.create_app(stylizer, dataclasses.replace(config, model=model))
+    app = create_app(stylizer, dataclasses.replace(config, model=model))
     with (
         tempfile.TemporaryDirectory(prefix="adain-serve-") as scratch,
         scratch_tempdir(scratch),

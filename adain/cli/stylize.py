@@ -9,35 +9,26 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import sys
-from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-from tqdm.auto import tqdm
-
-from adain.cli.common import ArgumentParser, import_quietly
+from adain.cli.common import ArgumentParser, tensorflow_quietly
 from adain.config import NORMALIZATIONS
 from adain.errors import UserError
 from adain.inference.memory import check_memory
-from adain.inference.options import check_size, normalize_style_weights
+from adain.inference.options import DEFAULT_TEMPORAL, TEMPORAL_METHODS, check_size, normalize_style_weights
+from adain.inference.plan import Plan
 from adain.media.files import check_can_write
 from adain.media.images import (
     IMAGE_EXTENSIONS,
     check_image_size,
     check_resized_image,
-    contact_sheet,
     expand_inputs,
-    load_image,
     open_image,
-    oriented_size,
     resized_shape,
-    save_image,
 )
-from adain.media.masks import check_mask_count, mask_regions
-from adain.media.video import VIDEO_EXTENSIONS, frame_size, is_video, transform_video
+from adain.media.masks import check_mask_count
+from adain.media.video import VIDEO_EXTENSIONS, frame_size, is_video
 from adain.quality.gatys_settings import CONTENT_TARGETS, INITS, OPTIMIZERS, STYLE_STATISTICS, GatysSettings
 from adain.shipped import resolve_checkpoint
 
@@ -124,6 +115,13 @@ def build_parser(prog: str = "adain stylize") -> ArgumentParser:
     parser.add_argument(
         "--batch-size", type=int, default=4, metavar="N", help="same-size contents / video frames per batch"
     )
+    parser.add_argument(
+        "--temporal",
+        choices=TEMPORAL_METHODS,
+        default=DEFAULT_TEMPORAL,
+        help="video: keep frames steady with the input's optical flow (flow), smoothed content statistics (stats), "
+        f"both, or stylize every frame on its own (none); default {DEFAULT_TEMPORAL} (docs/stylize.md, Video)",
+    )
     parser.add_argument("--grid", metavar="PATH", help="also write a contact sheet of all outputs to this image file")
     parser.add_argument("--vgg-weights", metavar="PATH", help="VGG-19 weights file (default: as the run was trained)")
     parser.add_argument(
@@ -187,17 +185,6 @@ def parse_alphas(text: str) -> list[float]:
 # -- the plan: what to write where ---------------------------------------------------------------------------------
 
 
-@dataclass
-class Plan:
-    contents: list[Path]
-    styles: list[Path]
-    groups: list[tuple[int, ...]]  # style indices stylized together (one each, or all blended / masked)
-    alphas: list[float]
-    weights: list[float] | None
-    masks: list[Path] | None
-    outputs: dict[tuple[int, int, int], Path] = field(default_factory=dict)  # (content, group, alpha) -> file
-
-
 def output_name(content: Path, styles: Sequence[Path], alpha: float | None, ext: str) -> str:
     label = "+".join(s.stem for s in styles)
     suffix = "" if alpha is None else f"_alpha{alpha:g}"
@@ -247,7 +234,20 @@ def make_plan(args) -> Plan:
         raise UserError("--style must be images, not videos")
 
     groups = [tuple(range(len(styles)))] if (weights or masks) else [(i,) for i in range(len(styles))]
-    plan = Plan(contents, styles, groups, alphas, weights, masks)
+    plan = Plan(
+        contents,
+        styles,
+        groups,
+        alphas,
+        weights,
+        masks,
+        content_size=args.content_size,
+        style_size=args.style_size,
+        crop=args.crop,
+        preserve_color=args.preserve_color,
+        batch_size=args.batch_size,
+        temporal=args.temporal,
+    )
     sweep = len(alphas) > 1
     count = len(contents) * len(groups) * len(alphas)
     output = Path(args.output)
@@ -298,141 +298,28 @@ def main(argv: Sequence[str] | None = None, prog: str = "adain stylize") -> int:
     if args.method == "gatys":
         return run_gatys(args)
     plan = make_plan(args)
-    inference = import_quietly("adain.inference.stylizer")
+    with tensorflow_quietly():
+        from adain.inference.batch import stylize_images, stylize_tiled, write_grid
+        from adain.inference.stylizer import Stylizer
+        from adain.inference.tiling import check_tiling
+        from adain.inference.video import stylize_video
     if args.tile:
-        import_quietly("adain.inference.tiling").check_tiling(args.tile)
-    stylizer = inference.Stylizer.from_checkpoint(args.checkpoint, args.vgg_weights)
+        check_tiling(args.tile)
+    stylizer = Stylizer.from_checkpoint(args.checkpoint, args.vgg_weights)
     images = [i for i, c in enumerate(plan.contents) if not is_video(c)]
     videos = [i for i, c in enumerate(plan.contents) if is_video(c)]
-    stylize = stylize_tiled if args.tile else stylize_images
-    results = stylize(stylizer, plan, images, args) if images else {}
-    for index in videos:
-        stylize_video(stylizer, plan, index, args)
-    if args.grid:
-        write_grid(plan, results, args)
-    return 0
-
-
-class StyleCache:
-    """Each style group encoded once for the whole run (recoloured per content batch with --preserve-color)."""
-
-    def __init__(self, stylizer, plan: Plan, args) -> None:
-        self.stylizer, self.plan, self.args = stylizer, plan, args
-        self.cache = {}
-
-    def get(self, group: tuple[int, ...], contents):
-        styles = [self.plan.styles[i] for i in group]
-        if self.args.preserve_color:
-            return self.stylizer.encode_styles(styles, self.args.style_size, self.args.crop, recolor_to=contents)
-        if group not in self.cache:
-            self.cache[group] = self.stylizer.encode_styles(styles, self.args.style_size, self.args.crop)
-        return self.cache[group]
-
-
-def regions_for(plan: Plan, height: int, width: int):
-    return None if plan.masks is None else mask_regions(plan.masks, height, width)
-
-
-def stylize_images(stylizer, plan: Plan, indices: list[int], args) -> dict:
-    """Contents grouped by size and batched; each batch is encoded once for every style group and alpha."""
-    by_size = defaultdict(list)
-    for index in indices:
-        by_size[oriented_size(plan.contents[index])].append(index)
-    batches = [
-        group[i : i + args.batch_size] for group in by_size.values() for i in range(0, len(group), args.batch_size)
-    ]
-    styles = StyleCache(stylizer, plan, args)
-    keep = {}
-    with tqdm(total=len(indices), unit="image", desc="stylize", dynamic_ncols=True, disable=None) as bar:
-        for batch in batches:
-            contents = np.stack(
-                [stylizer.prepare(plan.contents[i], args.content_size, args.crop).numpy() for i in batch]
-            )
-            regions = regions_for(plan, contents.shape[1], contents.shape[2])
-            for g, group in enumerate(plan.groups):
-                stats = styles.get(group, contents)
-                outputs = stylizer.stylize_batch(contents, stats, plan.alphas, plan.weights, regions)
-                for a, images in enumerate(outputs):
-                    for index, image in zip(batch, images, strict=True):
-                        target = save_image(image, plan.outputs[(index, g, a)])
-                        tqdm.write(f"wrote {target}", file=sys.stderr)
-                        if args.grid:
-                            keep[(index, g, a)] = image
-            bar.update(len(batch))
-    return keep
-
-
-def stylize_tiled(stylizer, plan: Plan, indices: list[int], args) -> dict:
-    """--tile: one image at a time, large ones in overlapping tiles (adain.inference.tiling); each style encoded once."""
-    if (
-        plan.masks is not None
-        or args.preserve_color
-        or plan.weights is not None
-        or any(len(g) != 1 for g in plan.groups)
-    ):
-        raise UserError("--tile works with one style per output (not with --mask, --style-weights or --preserve-color)")
-    features, keep = {}, {}
-    for index in tqdm(indices, unit="image", desc="stylize", dynamic_ncols=True, disable=None):
-        content = stylizer.prepare(plan.contents[index], args.content_size, args.crop).numpy()[None]
-        for g, (style,) in enumerate(plan.groups):
-            if style not in features:
-                features[style] = stylizer.encode(
-                    stylizer.prepare(plan.styles[style], args.style_size, args.crop)[None]
-                )
-            for a, alpha in enumerate(plan.alphas):
-                image = stylizer.stylize_features(content, features[style], alpha, tile_size=args.tile)[0]
-                target = save_image(image, plan.outputs[(index, g, a)])
-                tqdm.write(f"wrote {target}", file=sys.stderr)
-                if args.grid:
-                    keep[(index, g, a)] = image
-    return keep
-
-
-def stylize_video(stylizer, plan: Plan, index: int, args) -> None:
-    """One pass over the frames; every style group and alpha goes to its own output video."""
-    resize_smaller_side = import_quietly("adain.preprocess").resize_smaller_side
-    keys = [(index, g, a) for g in range(len(plan.groups)) for a in range(len(plan.alphas))]
-    styles = StyleCache(stylizer, plan, args)
-    regions = {}
-
-    def transform(frames):
-        contents = resize_smaller_side(frames, args.content_size)
-        contents = contents.numpy()
-        if args.crop:
-            contents = center_crop_batch(contents)
-        size = contents.shape[1:3]
-        if size not in regions:
-            regions[size] = regions_for(plan, *size)
+    keep = bool(args.grid)
+    if not images:
         results = {}
-        for g, group in enumerate(plan.groups):
-            stats = styles.get(group, contents)
-            outputs = stylizer.stylize_batch(contents, stats, plan.alphas, plan.weights, regions[size])
-            for a, images in enumerate(outputs):
-                results[(index, g, a)] = images
-        return [results[key] for key in keys]
-
-    source = plan.contents[index]
-    outputs = [plan.outputs[key] for key in keys]
-    written = transform_video(source, outputs, transform, batch_size=args.batch_size, description=source.name)
-    for path in written:
-        print(f"wrote {path}", file=sys.stderr)
-
-
-def center_crop_batch(images):
-    side = min(images.shape[1], images.shape[2])
-    top = (images.shape[1] - side) // 2
-    left = (images.shape[2] - side) // 2
-    return images[:, top : top + side, left : left + side, :]
-
-
-def write_grid(plan: Plan, results: dict, args) -> None:
-    """Rows: contents; columns: every style group x alpha, headed by the (first) style of the column."""
-    columns = [(g, a) for g in range(len(plan.groups)) for a in range(len(plan.alphas))]
-    headers = [load_image(plan.styles[plan.groups[g][0]]) for g, _ in columns]
-    rows = [[results[(c, g, a)] for g, a in columns] for c in range(len(plan.contents))]
-    sheet = contact_sheet([load_image(c) for c in plan.contents], headers, rows)
-    save_image(sheet, args.grid)
-    print(f"wrote {args.grid}", file=sys.stderr)
+    elif args.tile:
+        results = stylize_tiled(stylizer, plan, images, args.tile, keep)
+    else:
+        results = stylize_images(stylizer, plan, images, keep)
+    for index in videos:
+        stylize_video(stylizer, plan, index)
+    if args.grid:
+        write_grid(plan, results, Path(args.grid))
+    return 0
 
 
 # -- --method gatys ------------------------------------------------------------------------------------------------
@@ -517,27 +404,15 @@ def run_gatys(args: argparse.Namespace) -> int:
     ext = args.ext.lstrip(".").lower()
     if f".{ext}" not in IMAGE_EXTENSIONS:
         raise UserError(f"--ext: unknown image extension '{ext}'")
-    resize_smaller_side = import_quietly("adain.preprocess").resize_smaller_side
-    gatys = import_quietly("adain.quality.gatys").Gatys.from_settings(settings, args.vgg_weights, verbose=True)
-    grid_rows = []
-    for content_path in contents:
-        content = np.asarray(resize_smaller_side(load_image(content_path), args.content_size))
-        row = []
-        for style_path in styles:
-            style = np.asarray(resize_smaller_side(load_image(style_path), args.style_size))
-            target = output if single else output / f"{content_path.stem}_stylized_{style_path.stem}.{ext}"
-
-            def save_intermediate(step: int, image: np.ndarray, target: Path = target) -> None:
-                save_image(image, target.with_name(f"{target.stem}_iter{step:05d}{target.suffix}"))
-
-            result = gatys.stylize(content, style, on_save=save_intermediate)
-            save_image(result.image, target)
-            losses = f"loss {result.initial['total']:.4g} -> {result.final['total']:.4g}"
-            print(f"wrote {target} ({losses}, {result.seconds:.1f} s)", file=sys.stderr)
-            row.append(result.image)
-        grid_rows.append(row)
-    if args.grid:
-        sheet = contact_sheet([load_image(c) for c in contents], [load_image(s) for s in styles], grid_rows)
-        save_image(sheet, args.grid)
-        print(f"wrote {args.grid}", file=sys.stderr)
+    targets = {
+        (c, i): output if single else output / output_name(content, [style], None, ext)
+        for c, content in enumerate(contents)
+        for i, style in enumerate(styles)
+    }
+    with tensorflow_quietly():
+        from adain.quality.gatys import Gatys, stylize_files
+    gatys = Gatys.from_settings(settings, args.vgg_weights, verbose=True)
+    stylize_files(
+        gatys, contents, styles, targets, args.content_size, args.style_size, Path(args.grid) if args.grid else None
+    )
     return 0

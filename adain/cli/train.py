@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from adain.cli.common import ArgumentParser, import_quietly
+from adain.cli.common import ArgumentParser, tensorflow_quietly
 from adain.config import load_config
 
 EXAMPLES = """examples:
@@ -48,5 +48,7 @@ def main(argv: Sequence[str] | None = None, prog: str = "adain train") -> int:
     args = build_parser(prog).parse_args(argv)
     config = load_config(args.config, args.overrides)  # validated before TensorFlow is even imported
     set_keys = [assignment.split("=", 1)[0].strip() for assignment in args.overrides]
-    import_quietly("adain.training.loop").train(config, restart=args.restart, set_keys=set_keys)
+    with tensorflow_quietly():
+        from adain.training.loop import train
+    train(config, restart=args.restart, set_keys=set_keys)
     return 0

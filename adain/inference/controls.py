@@ -22,13 +22,21 @@ from adain.nn.ops import EPSILON, alpha_blend, channel_mean_std, pad_to_multiple
 
 
 def blended_target(
-    content_features: tf.Tensor, style_mean: tf.Tensor, style_std: tf.Tensor, weights: tf.Tensor, alpha: tf.Tensor
+    content_features: tf.Tensor,
+    style_mean: tf.Tensor,
+    style_std: tf.Tensor,
+    weights: tf.Tensor,
+    alpha: tf.Tensor,
+    content_statistics: tuple[tf.Tensor, tf.Tensor] | None = None,
 ) -> tf.Tensor:
     """AdaIN target for K styles blended with weights [K] (summing to 1), mixed with the content by alpha.
 
-    style_mean, style_std: [N or 1, K, C].
+    style_mean, style_std: [N or 1, K, C]. content_statistics: the content's channel (mean, std) [N, 1, 1, C] to
+    normalise with instead of its own (video: statistics smoothed over time, adain.inference.temporal).
     """
-    content_mean, content_std = channel_mean_std(content_features, EPSILON)
+    if content_statistics is None:
+        content_statistics = channel_mean_std(content_features, EPSILON)
+    content_mean, content_std = content_statistics
     mean = tf.einsum("nkc,k->nc", style_mean, weights)[:, None, None, :]
     std = tf.einsum("nkc,k->nc", style_std, weights)[:, None, None, :]
     return alpha_blend(renormalize(content_features, content_mean, content_std, mean, std), content_features, alpha)

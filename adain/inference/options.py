@@ -33,6 +33,17 @@ def normalize_style_weights(weights: Sequence[float] | None, style_count: int) -
     return [w / total for w in weights]
 
 
+# Video: how frames are kept steady (adain.inference.temporal); the default was chosen by bench/video.py.
+TEMPORAL_METHODS = ("flow+stats", "flow", "stats", "none")
+DEFAULT_TEMPORAL = "flow+stats"
+
+
+def check_temporal(method: str) -> str:
+    if method not in TEMPORAL_METHODS:
+        raise UserError(f"unknown temporal method {method!r} (choose from {', '.join(TEMPORAL_METHODS)})")
+    return method
+
+
 def check_size(size: int, what: str) -> int:
     if int(size) != size or size < 0:
         raise UserError(f"{what} must be an integer >= 0 (0 keeps the original size), got {size}")

@@ -9,7 +9,7 @@ any number of contents, video frames and alphas (`stylize_batch`).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,9 +20,11 @@ from adain.errors import UserError
 from adain.inference.color import match_color
 from adain.inference.controls import blended_target, masked_target, region_weights
 from adain.inference.options import check_alpha, check_size, normalize_style_weights
+from adain.inference.temporal import DEFAULT_TEMPORAL, TemporalSettings, TemporalVideo, check_temporal
 from adain.inference.tiling import TiledStylizer
 from adain.media.images import ImageLike, as_rgb_array, check_image_size, resized_shape, to_uint8
 from adain.media.masks import MaskLike, check_mask_count, mask_regions
+from adain.media.video import batches
 from adain.nn.model import AdaINModel
 from adain.nn.ops import feature_statistics, pad_to_multiple
 from adain.preprocess import center_crop, resize_smaller_side
@@ -34,6 +36,7 @@ FEATURE_BATCH = tf.TensorSpec([None, None, None, None], tf.float32)  # channels:
 STATISTICS = tf.TensorSpec([None, None, None], tf.float32)  # [N or 1, K styles, C]
 WEIGHTS = tf.TensorSpec([None], tf.float32)
 REGIONS = tf.TensorSpec([None, None, None, None], tf.float32)  # [N or 1, h, w, K]
+CONTENT_STATISTICS = tf.TensorSpec([None, 1, 1, None], tf.float32)  # [N, 1, 1, C]
 SCALAR = tf.TensorSpec([], tf.float32)
 SIZE = tf.TensorSpec([], tf.int32)
 
@@ -68,6 +71,12 @@ class Stylizer:
             input_signature=[FEATURE_BATCH, STATISTICS, STATISTICS, WEIGHTS, SCALAR, SIZE, SIZE],
             jit_compile=jit_compile,
         )
+        self._decode_steady = tf.function(
+            self._blend_given,
+            input_signature=[FEATURE_BATCH, CONTENT_STATISTICS, CONTENT_STATISTICS]
+            + [STATISTICS, STATISTICS, WEIGHTS, SCALAR, SIZE, SIZE],
+            jit_compile=jit_compile,
+        )
         self._decode_masked = tf.function(
             self._masked,
             input_signature=[FEATURE_BATCH, STATISTICS, STATISTICS, REGIONS, SCALAR, SIZE, SIZE],
@@ -93,6 +102,11 @@ class Stylizer:
         target = blended_target(content_features, style_mean, style_std, weights, alpha)
         return self.model.decoder(target)[:, :height, :width, :]
 
+    def _blend_given(self, content_features, content_mean, content_std, style_mean, style_std, weights, alpha, h, w):
+        stats = (content_mean, content_std)
+        target = blended_target(content_features, style_mean, style_std, weights, alpha, content_statistics=stats)
+        return self.model.decoder(target)[:, :h, :w, :]
+
     def _masked(self, content_features, style_mean, style_std, regions, alpha, height, width):
         target = masked_target(content_features, style_mean, style_std, regions, alpha)
         return self.model.decoder(target)[:, :height, :width, :]
@@ -106,7 +120,7 @@ class Stylizer:
         check_image_size(min(height, width) if crop else height, min(height, width) if crop else width, "image")
         image = resize_smaller_side(array.astype(np.float32), size)
         if crop:
-            image = center_crop(image, int(min(image.shape[0], image.shape[1])))
+            image = center_crop(image)
         return image
 
     def encode(self, images: tf.Tensor) -> tf.Tensor:
@@ -161,9 +175,13 @@ class Stylizer:
         alpha: float = 1.0,
         weights: Sequence[float] | None = None,
         regions: np.ndarray | None = None,
+        content_statistics: tuple[tf.Tensor, tf.Tensor] | None = None,
     ) -> np.ndarray:
         """AdaIN and the decoder only, on content features from `encode` (of images of `size` = (H, W)): uint8
-        [N, H, W, 3]. What a change of alpha, weights or regions costs once the content and styles are encoded."""
+        [N, H, W, 3]. What a change of alpha, weights or regions costs once the content and styles are encoded.
+
+        content_statistics: (mean, std) [N, 1, 1, C] to normalise the content with instead of its own (video
+        smooths them over time: adain.inference.temporal); not used with regions, which have their own."""
         height, width = size
         alpha = tf.constant(check_alpha(alpha), tf.float32)
         if regions is not None:
@@ -175,7 +193,11 @@ class Stylizer:
             output = self._decode_masked(features, styles.mean, styles.std, cells, alpha, height, width)
         else:
             blend = tf.constant(normalize_style_weights(weights, styles.count), tf.float32)
-            output = self._decode_blend(features, styles.mean, styles.std, blend, alpha, height, width)
+            if content_statistics is not None:
+                mean, std = (tf.convert_to_tensor(x, tf.float32) for x in content_statistics)
+                output = self._decode_steady(features, mean, std, styles.mean, styles.std, blend, alpha, height, width)
+            else:
+                output = self._decode_blend(features, styles.mean, styles.std, blend, alpha, height, width)
         return to_uint8(output.numpy())
 
     # -- the one-call API ------------------------------------------------------------------------------------------
@@ -221,6 +243,28 @@ class Stylizer:
         stats = self.encode_styles(styles, style_size, crop, recolor_to=image if preserve_color else None)
         regions = None if masks is None else mask_regions(masks, int(image.shape[1]), int(image.shape[2]))
         return self.stylize_batch(image, stats, [alpha], style_weights, regions)[0][0]
+
+    def stylize_frames(
+        self,
+        frames: Iterable[ImageLike],
+        style: ImageLike,
+        alpha: float = 1.0,
+        *,
+        temporal: str | TemporalSettings = DEFAULT_TEMPORAL,
+        content_size: int = 0,
+        style_size: int = 0,
+        batch_size: int = 4,
+    ) -> Iterator[np.ndarray]:
+        """Stylize consecutive video frames; yields uint8 [H, W, 3] per frame, in order.
+
+        temporal: how the video is kept steady (`adain.inference.temporal`: "flow+stats", "flow", "stats"; "none"
+        stylizes every frame on its own), or TemporalSettings for the finer knobs."""
+        settings = temporal if isinstance(temporal, TemporalSettings) else TemporalSettings(check_temporal(temporal))
+        styles = self.encode_styles([style], style_size)
+        video = TemporalVideo(self, settings)
+        for batch in batches((self.prepare(frame, content_size).numpy() for frame in frames), batch_size):
+            video.advance(batch)
+            yield from video.stylize(styles, [alpha])[0]
 
     def stylize_features(
         self, content_images: tf.Tensor, style_features: tf.Tensor, alpha: float = 1.0, tile_size: int = 0

@@ -149,6 +149,11 @@ def write_bytes(path: str | os.PathLike, data: bytes, suffix: str = ".tmp") -> P
     return path
 
 
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write a text file (a report, a config, a state file) atomically and checked: readers see the old or the new one."""
+    return write_bytes(path, text.encode("utf-8"), suffix=Path(path).suffix or ".tmp")
+
+
 def remove_stale_partials(folder: str | os.PathLike, name: str = "*") -> list[Path]:
     """Remove the temporaries of atomic writes (of `name`, or all) in `folder` whose writer is gone; returns them."""
     removed = []

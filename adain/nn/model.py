@@ -28,6 +28,7 @@ class AdaINModel(PrebuiltFit, keras.Model):
         style_indices: Sequence[int] | None = None,
         invert_steps: int = 0,
         pixel_weight: float = 0.0,
+        temporal_weight: float = 0.0,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -38,6 +39,7 @@ class AdaINModel(PrebuiltFit, keras.Model):
         self.style_weight = style_weight
         self.tv_weight = tv_weight
         self.invert_steps, self.pixel_weight = invert_steps, pixel_weight
+        self.temporal_weight = temporal_weight
         # Which encoder outputs the style loss uses (all by default); the last output is the content layer.
         self.style_indices = list(range(len(encoder.outputs))) if style_indices is None else list(style_indices)
 
@@ -52,6 +54,7 @@ class AdaINModel(PrebuiltFit, keras.Model):
             "style_indices": self.style_indices,
             "invert_steps": self.invert_steps,
             "pixel_weight": self.pixel_weight,
+            "temporal_weight": self.temporal_weight,
         }
 
     @classmethod
@@ -101,6 +104,25 @@ class AdaINModel(PrebuiltFit, keras.Model):
         target = tf.stop_gradient(alpha_blend(target, content_features, adain_on))
         return target, style_features, adain_on
 
+    def temporal_loss(self, content, output, style_features, transform=None, noise=None):
+        """Compound regularisation (Wang et al., AAAI 2020): the output for a slightly moved, noisy content should
+        be the moved output, so that video frames (small motions, sensor noise) do not change the brush strokes.
+
+        MSE on 0..1 pixels between decoder(AdaIN(f(W(c) + noise), s)) and W(output), inside the moved image.
+        transform: W as Keras' affine rows [N, 8] (default: random, losses.random_small_affine); noise: [N, H, W, 3]
+        0..255 (default: Gaussian, sigma losses.TEMPORAL_NOISE). Identity and no noise give exactly 0."""
+        if transform is None:
+            transform = losses.random_small_affine(ops.shape(content)[0], ops.shape(content)[1], ops.shape(content)[2])
+        if noise is None:
+            noise = tf.random.normal(ops.shape(content), stddev=losses.TEMPORAL_NOISE)
+        moved, inside = losses.moved(content, transform), losses.moved(ops.ones_like(content[..., :1]), transform)
+        moved_features = tf.stop_gradient(self.encode_float32(moved + noise)[-1])
+        moved_output = self.decoder(adaptive_instance_norm(moved_features, style_features), training=True)
+        expected = losses.moved(ops.cast(output, "float32"), transform)
+        inside = tf.cast(inside > 0.999, tf.float32)  # pixels the move filled from outside the image do not count
+        difference = (ops.cast(moved_output, "float32") - expected) / 255.0 * inside
+        return ops.sum(ops.square(difference)) / (3.0 * ops.maximum(ops.sum(inside), 1.0))
+
     def train_step(self, data):
         content, style = data["content"], data["style"]
         if self.invert_steps:
@@ -122,6 +144,9 @@ class AdaINModel(PrebuiltFit, keras.Model):
             if self.tv_weight:
                 tv_loss = losses.total_variation(output)
                 total = total + self.tv_weight * tv_loss
+            if self.temporal_weight:
+                temporal_loss = self.temporal_loss(content, output, style_features[-1])
+                total = total + self.temporal_weight * temporal_loss
             # Under tf.distribute the optimizer SUMs gradients over replicas: scale to the global-batch mean;
             # then identity unless the optimizer is a LossScaleOptimizer (mixed_float16), which unscales in apply().
             scaled = self.optimizer.scale_loss(scale_loss(total))
@@ -131,4 +156,6 @@ class AdaINModel(PrebuiltFit, keras.Model):
         logs = {"loss": total, "content_loss": content_loss, "style_loss": style_loss}
         if self.tv_weight:
             logs["tv_loss"] = tv_loss
+        if self.temporal_weight:
+            logs["temporal_loss"] = temporal_loss
         return step_logs(logs)

@@ -14,20 +14,23 @@ paper's training objective instead: per image, what a perfectly trained decoder 
 
 from __future__ import annotations
 
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from adain.media.images import to_uint8
+from adain.media.images import contact_sheet, load_image, save_image, to_uint8
 from adain.nn import losses
 from adain.nn.layout import VGG19_CONV_LAYERS, Weights
 from adain.nn.ops import adaptive_instance_norm, channel_mean_std
 from adain.nn.vgg import build_vgg19_encoder
+from adain.preprocess import resize_smaller_side
 from adain.quality.gatys_settings import GatysSettings, settings_dict
 from adain.weights.normalization import encoder_weights
 
@@ -232,3 +235,37 @@ def gatys_method(
         return gatys.stylize(content, style).image
 
     return method, {"method": "gatys", "settings": settings_dict(settings)}
+
+
+def stylize_files(
+    gatys: Gatys,
+    contents: Sequence[Path],
+    styles: Sequence[Path],
+    targets: dict[tuple[int, int], Path],
+    content_size: int = 0,
+    style_size: int = 0,
+    grid: Path | None = None,
+) -> None:
+    """`adain stylize --method gatys`: every content x style pair optimised and written to targets[(c, s)]
+    (with the intermediate images of `save_every`), and a contact sheet of all of them to `grid`."""
+    grid_rows = []
+    for c, content_path in enumerate(contents):
+        content = np.asarray(resize_smaller_side(load_image(content_path), content_size))
+        row = []
+        for s, style_path in enumerate(styles):
+            style = np.asarray(resize_smaller_side(load_image(style_path), style_size))
+            target = targets[(c, s)]
+
+            def save_intermediate(step: int, image: np.ndarray, target: Path = target) -> None:
+                save_image(image, target.with_name(f"{target.stem}_iter{step:05d}{target.suffix}"))
+
+            result = gatys.stylize(content, style, on_save=save_intermediate)
+            save_image(result.image, target)
+            losses_text = f"loss {result.initial['total']:.4g} -> {result.final['total']:.4g}"
+            print(f"wrote {target} ({losses_text}, {result.seconds:.1f} s)", file=sys.stderr)
+            row.append(result.image)
+        grid_rows.append(row)
+    if grid is not None:
+        sheet = contact_sheet([load_image(c) for c in contents], [load_image(s) for s in styles], grid_rows)
+        save_image(sheet, grid)
+        print(f"wrote {grid}", file=sys.stderr)

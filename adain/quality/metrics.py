@@ -26,7 +26,8 @@ from tqdm.auto import tqdm
 
 from adain.media.images import check_resized_image, contact_sheet, expand_inputs, load_image, save_image, to_uint8
 from adain.nn.layout import CONTENT_LAYER, STYLE_LAYERS
-from adain.nn.ops import adaptive_instance_norm, channel_mean_std
+from adain.nn.losses import content_loss, style_layer_losses
+from adain.nn.ops import adaptive_instance_norm
 from adain.nn.vgg import build_vgg19_encoder
 from adain.preprocess import resize_smaller_side
 from adain.weights.normalization import (
@@ -42,10 +43,6 @@ METRIC_STYLE_LAYERS = STYLE_LAYERS  # relu1_1, relu2_1, relu3_1, relu4_1
 METRIC_CONTENT_LAYER = CONTENT_LAYER  # relu4_1, the last of the style layers
 LOSS_KEYS = ("content_loss", "style_loss", "content_loss_vs_content")
 IMAGE = tf.TensorSpec([1, None, None, 3], tf.float32)
-
-
-def _mse(a, b) -> float:
-    return float(tf.reduce_mean(tf.square(a - b)))
 
 
 class Metrics:
@@ -83,14 +80,12 @@ class Metrics:
                 for feats in (content_features, style_features, output_features)
             )
             target = adaptive_instance_norm(fc[-1], fs[-1])
-            per_layer = {}
-            for name, o, s in zip(METRIC_STYLE_LAYERS, fo, fs, strict=True):
-                (om, osd), (sm, ssd) = channel_mean_std(o), channel_mean_std(s)
-                per_layer[name] = _mse(om, sm) + _mse(osd, ssd)
+            terms = style_layer_losses(fo, fs)  # the training objective's own terms (adain.nn.losses)
+            per_layer = {name: float(term) for name, term in zip(METRIC_STYLE_LAYERS, terms, strict=True)}
             losses = {
-                "content_loss": _mse(fo[-1], target),
+                "content_loss": float(content_loss(fo[-1], target)),
                 "style_loss": sum(per_layer.values()),
-                "content_loss_vs_content": _mse(fo[-1], fc[-1]),
+                "content_loss_vs_content": float(content_loss(fo[-1], fc[-1])),
                 "style_layers": per_layer,
             }
             if space == METRIC_NORMALIZATION:

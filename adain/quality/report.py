@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -9,7 +10,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from adain.media.files import atomic_path, write_text
 from adain.run import read_run_config, run_model_config
+
+
+def write_report(output: Path, report: dict, markdown: str) -> None:
+    """report.json and report.md, each written atomically (a killed evaluation leaves no half report)."""
+    with atomic_path(output / "report.json", suffix=".json") as tmp, open(tmp, "w") as handle:
+        json.dump(report, handle, indent=2)  # streamed: a failure half-way only ever touches the temporary
+    write_text(output / "report.md", markdown)
 
 
 def run_settings(checkpoint: str | os.PathLike) -> dict:

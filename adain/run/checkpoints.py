@@ -20,7 +20,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from adain.errors import UserError
-from adain.media.files import atomic_path, out_of_room
+from adain.media.files import out_of_room, write_text
 
 UNUSABLE_DIR = "unusable"
 _STEP = re.compile(r"^ckpt-(\d+)$")
@@ -156,8 +156,7 @@ def write_state(directory: Path, kept: list[str]) -> None:
     lines += [f"all_model_checkpoint_timestamps: {Path(p + '.index').stat().st_mtime}" for p in kept]
     oldest = min(Path(p + ".index").stat().st_mtime for p in kept)
     lines.append(f"last_preserved_timestamp: {oldest - 1.0}")  # every kept one stays subject to max_to_keep
-    with atomic_path(directory / "checkpoint") as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
+    write_text(directory / "checkpoint", "\n".join(lines) + "\n")
 
 
 def move_aside(directory: str | os.PathLike) -> Path | None:

@@ -60,6 +60,7 @@ def build_model(config: Config) -> AdaINModel:
         style_indices,
         invert_steps=config.train.invert_steps,
         pixel_weight=config.train.pixel_weight,
+        temporal_weight=config.train.temporal_weight,
     )
     schedule = WarmupInverseTimeDecay(config.train.learning_rate, config.train.lr_decay, config.train.warmup_steps)
     optimizer = keras.optimizers.Adam(schedule)
@@ -169,7 +170,9 @@ class TrainingSummaries(keras.callbacks.Callback):
                 now = time.perf_counter()
                 steps_per_sec = (step - self._last_step) / max(now - self._last_time, 1e-9)
                 self._last_time, self._last_step = now, step
-                for name in [n for n in ("loss", "content_loss", "style_loss", "tv_loss") if n in logs]:
+                for name in [
+                    n for n in ("loss", "content_loss", "style_loss", "tv_loss", "temporal_loss") if n in logs
+                ]:
                     tf.summary.scalar(f"loss/{name.removesuffix('_loss') if name != 'loss' else 'total'}", logs[name])
                 tf.summary.scalar("train/learning_rate", self.model.optimizer.learning_rate)
                 tf.summary.scalar("train/steps_per_sec", steps_per_sec)

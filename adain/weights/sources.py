@@ -32,7 +32,7 @@ import sys
 import tempfile
 import zipfile
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -87,13 +87,53 @@ def md5_of(path: Path) -> str:
     return file_digest(path, "md5")
 
 
-def weights_digest(weights: Weights) -> str:
-    """sha256 over every kernel and bias, in layer order: which weights these are, whatever file held them."""
+def compute_weights_digest(weights: Weights) -> str:
+    """sha256 over every kernel and bias, in layer order (80 MB of float32: about a quarter of a second)."""
     digest = hashlib.sha256()
     for name in VGG19_CONV_LAYERS:
         for array in weights[name]:
             digest.update(np.ascontiguousarray(array, np.float32).tobytes())
     return digest.hexdigest()
+
+
+# Weights read from a file once per process: (resolved path, mtime, size) -> weights, and their digests by
+# identity, so that a training start (decoder init, normalisation, metric, ...) reads and hashes them once.
+# The arrays are made read-only: every caller shares them.
+_read_once: dict[tuple[str, str, int, int], Weights] = {}
+_digests: dict[int, tuple[Weights, str | None]] = {}
+
+
+def weights_digest(weights: Weights) -> str:
+    """sha256 over every kernel and bias, in layer order: which weights these are, whatever file held them."""
+    known = _digests.get(id(weights))
+    if known is None or known[0] is not weights:
+        return compute_weights_digest(weights)
+    if known[1] is None:
+        _digests[id(weights)] = (weights, compute_weights_digest(weights))
+    return _digests[id(weights)][1]
+
+
+def shared(weights: Weights) -> Weights:
+    """Weights that every caller in this process shares: read-only arrays, digest computed once."""
+    for arrays in weights.values():
+        for array in arrays:
+            array.setflags(write=False)
+    _digests[id(weights)] = (weights, None)
+    return weights
+
+
+def read_once(kind: str, path: Path, read: Callable[[Path], Weights]) -> Weights:
+    """`read(path)`, or the weights it gave earlier in this process if the file is unchanged (same mtime and size)."""
+    stat = path.stat()
+    key = (kind, str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _read_once:
+        try:
+            _read_once[key] = read(path)
+        finally:  # weights that failed their checks are not kept
+            kept = {id(w) for w in _read_once.values()}
+            for stale in [i for i in _digests if i not in kept]:
+                del _digests[stale]
+    return _read_once[key]
 
 
 def check_keras_file(path: Path) -> None:
@@ -270,6 +310,13 @@ def read_npz(path: Path) -> Weights:
     return read_npz_entry(path)[0]
 
 
+def read_checked_cache(path: Path) -> Weights:
+    """adain's cache file, used only if its contents are the known weights of its source."""
+    weights, label, recorded = read_npz_entry(path)
+    check_cache_entry(check_layout(shared(weights)), label, recorded, path)
+    return weights
+
+
 def read_npz_entry(path: Path) -> tuple[Weights, str | None, str | None]:
     """Weights, source label and recorded digest of an adain cache file."""
     try:
@@ -284,7 +331,7 @@ def read_npz_entry(path: Path) -> tuple[Weights, str | None, str | None]:
 
 def read_explicit_file(path: Path, verbose: bool = True) -> Weights:
     """A file the user named: verified if it is a known one, else shape- and value-checked and called unverified."""
-    weights = check_layout(read_weights_file(path))
+    weights = shared(check_layout(read_weights_file(path)))
     digest = weights_digest(weights)
     with open(path, "rb") as handle:
         is_h5 = handle.read(4) == b"\x89HDF"
@@ -359,7 +406,9 @@ def load_vgg19_weights(
             if source == "explicit":
                 if not explicit:
                     continue
-                return read_explicit_file(Path(explicit))
+                if not Path(explicit).is_file():
+                    raise WeightsError(f"VGG weights file not found: {explicit}")
+                return read_once("explicit", Path(explicit), read_explicit_file)
             if source == "keras-cache":
                 if not keras_cache_file().is_file():
                     tried.append(f"Keras cache ({keras_cache_file()}): absent")
@@ -370,9 +419,7 @@ def load_vgg19_weights(
                 if not adain_cache_file().is_file():
                     tried.append(f"adain cache ({adain_cache_file()}): absent")
                     continue
-                weights, label, recorded = read_npz_entry(adain_cache_file())
-                check_cache_entry(check_layout(weights), label, recorded, adain_cache_file())
-                return weights
+                return read_once("adain-cache", adain_cache_file(), read_checked_cache)
             elif source == "keras-download":
                 say("VGG-19: trying the Keras download…")
                 weights, label = download_keras(), "keras"

@@ -135,3 +135,40 @@ def test_model_config_round_trip_rebuilds_the_same_network(encoder):
     images = {"content": np.random.default_rng(0).uniform(0, 255, (1, 32, 40, 3)).astype("float32")}
     images["style"] = images["content"][:, ::-1]
     np.testing.assert_allclose(rebuilt(images).numpy(), model(images).numpy(), rtol=1e-5, atol=1e-3)
+
+
+def test_temporal_loss_zero_for_identity_without_noise_positive_for_a_move_or_noise(encoder, shared_data):
+    """Wang et al.'s compound regularisation: no move and no noise leave nothing to penalise (the same decoder on
+    the same target); a small move or a little noise changes an untrained decoder's strokes, so the term is > 0."""
+    from adain.media.images import load_image
+    from adain.preprocess import resize_smaller_side
+
+    image = np.asarray(resize_smaller_side(load_image(sorted((shared_data / "content").glob("*.jpg"))[0]), 48))
+    content = tf.constant(image[None, :48, :48], tf.float32)
+    model = AdaINModel(encoder, build_decoder(), temporal_weight=1.0)
+    style_features = model.encode_float32(tf.reverse(content, axis=[1]))[-1]
+    output = model.decoder(model.decode_target(model.encode_float32(content)[-1], style_features))
+    identity = tf.constant([[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0]])
+    no_noise = tf.zeros_like(content)
+    assert float(model.temporal_loss(content, output, style_features, identity, no_noise)) == 0.0
+    shift = tf.constant([[1.0, 0.0, 1.5, 0.0, 1.0, -1.0, 0.0, 0.0]])
+    assert float(model.temporal_loss(content, output, style_features, shift, no_noise)) > 1e-6
+    noise = tf.random.stateless_normal(content.shape, (1, 2), stddev=losses.TEMPORAL_NOISE)
+    assert float(model.temporal_loss(content, output, style_features, identity, noise)) > 1e-6
+    moves = losses.random_small_affine(3, 48, 48).numpy()
+    assert np.all(np.abs(moves[:, [0, 4]] - 1) < 0.03) and np.all(np.abs(moves[:, [6, 7]]) == 0)
+
+
+def test_two_training_steps_with_the_temporal_term(tmp_path, shared_data):
+    """train.temporal_weight > 0 through the real training loop: it runs, logs the term and saves the weight."""
+    from support import event_steps, write_small_config
+
+    from adain.config import load_config
+    from adain.training.loop import train
+
+    config = write_small_config(
+        tmp_path / "c.yaml", tmp_path / "run", shared_data / "content", shared_data / "style", 2, temporal_weight=5.0
+    )
+    run = train(load_config(config))
+    assert event_steps(run / "logs", "loss/temporal") == [1, 2]
+    assert load_config(run / "config.yaml").train.temporal_weight == 5.0

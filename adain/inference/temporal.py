@@ -1,0 +1,175 @@
+"""Video that holds still: temporal consistency for AdaIN at inference time, without retraining.
+
+Per-frame AdaIN flickers for two reasons, and each method here removes one:
+  * `stats`: every frame is renormalised by its own relu4_1 channel mean and std, which jitter from frame
+    to frame (noise, small motions), so the whole frame's texture and colour shift. Here the content
+    statistics are an exponential moving average over the frames (`momentum` per frame).
+  * `flow`: the decoder answers tiny changes of the content with different brush strokes. Here the previous
+    *output* is warped onto the current frame along the input's optical flow (adain.media.flow, DIS at a
+    reduced size) and blended in (weight `blend`) wherever the flow passes the forward-backward check;
+    occluded and disoccluded pixels, and all of a frame after a scene cut, take the fresh stylization.
+    Unlike blending with the unwarped previous frame, moving things leave no trails.
+  * `flow+stats`: both. `none`: every frame on its own (the behaviour before this module).
+The default was chosen by measurement (bench/video.py, docs/stylize.md: "Video").
+
+`TemporalVideo` holds one video's memory: `advance(frames)` once per batch of frames, then `stylize(...)`
+per output stream (one per style group and alpha), which gives each stream its own past.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from adain.errors import UserError
+from adain.inference.options import DEFAULT_TEMPORAL, TEMPORAL_METHODS, check_temporal  # noqa: F401 (re-exported)
+from adain.media.flow import FlowEstimator, Motion, _cv2, motions, to_gray
+from adain.media.images import to_uint8
+from adain.nn.ops import EPSILON, channel_mean_std
+
+SCENE_CUT = 0.3
+DETAIL_SIGMA = 2.0  # pixels: what is finer than this is brush-stroke detail (blend_warped)
+MAX_GAIN = 3.0  # the most contrast blend_warped gives back to a flattened detail layer  # a frame whose flow is reliable on less than this share of pixels starts afresh
+
+
+@dataclass(frozen=True)
+class TemporalSettings:
+    """How a video is kept steady. The defaults are the measured ones (docs/stylize.md, "Video")."""
+
+    method: str = DEFAULT_TEMPORAL
+    blend: float = 0.8  # weight of the warped previous output where the flow is reliable (flow)
+    momentum: float = 0.9  # weight of the past in the moving average of the content statistics (stats)
+    flow_size: int = 180  # smaller side at which the flow is computed (0: the frames' size)
+    flow_preset: str = "ultrafast"  # DIS preset: ultrafast, fast or medium
+    detail: float = DETAIL_SIGMA  # pixels: finer than this is texture, blended without flattening (blend_warped)
+
+    def __post_init__(self) -> None:
+        check_temporal(self.method)
+        if not 0.0 <= self.blend < 1.0:
+            raise UserError(f"temporal blend must be in [0, 1), got {self.blend}")
+        if not 0.0 <= self.momentum < 1.0:
+            raise UserError(f"temporal momentum must be in [0, 1), got {self.momentum}")
+
+    @property
+    def uses_flow(self) -> bool:
+        return "flow" in self.method
+
+    @property
+    def uses_stats(self) -> bool:
+        return "stats" in self.method
+
+
+def smooth_statistics(
+    mean: np.ndarray, std: np.ndarray, momentum: float, past: tuple[np.ndarray, np.ndarray] | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exponential moving average over a batch of consecutive frames' statistics [N, ...], continuing `past`
+    (the previous frame's smoothed statistics, or None at the first frame)."""
+    out_mean, out_std = np.empty_like(mean), np.empty_like(std)
+    for i in range(len(mean)):
+        if past is None:
+            past = (mean[i], std[i])
+        else:
+            past = (momentum * past[0] + (1 - momentum) * mean[i], momentum * past[1] + (1 - momentum) * std[i])
+        out_mean[i], out_std[i] = past
+    return out_mean, out_std
+
+
+def blend_warped(
+    fresh: np.ndarray, previous: np.ndarray | None, move: Motion | None, blend: float, detail: float = DETAIL_SIGMA
+) -> np.ndarray:
+    """Output t: the fresh stylization with the previous output, moved along `move` (t -> t-1), blended in with
+    weight `blend` where the flow is reliable. float32 [H, W, 3] 0..255.
+
+    A plain average of two brush-stroke textures that do not line up is a flatter, greyer texture, and the
+    recursion compounds it (the style loss doubles). So only the smooth layer (Gaussian, sigma `detail` px) is
+    averaged; the detail layer is blended and then given back the fresh frame's local contrast (the idea of
+    Heitz & Neyret's histogram-preserving blending, 2018): no flattening, and still the past's strokes."""
+    fresh = np.asarray(fresh, np.float32)
+    if previous is None or move is None or blend == 0 or not move.reliable.any():
+        return fresh
+    cv2 = _cv2()
+    weight = (blend * move.reliable.astype(np.float32))[..., None]
+    warped = move.pull(previous)
+    smooth = lambda x: cv2.GaussianBlur(x, (0, 0), detail)  # noqa: E731
+    base_fresh, base_warped = smooth(fresh), smooth(warped)
+    detail_fresh, detail_warped = fresh - base_fresh, warped - base_warped
+    detail_blend = weight * detail_warped + (1.0 - weight) * detail_fresh
+    energy = lambda x: smooth(np.square(x).mean(-1, keepdims=True)[..., 0])[..., None]  # noqa: E731
+    gain = np.clip(np.sqrt((energy(detail_fresh) + 1e-3) / (energy(detail_blend) + 1e-3)), 1.0, MAX_GAIN)
+    return weight * base_warped + (1.0 - weight) * base_fresh + gain * detail_blend
+
+
+class TemporalVideo:
+    """One video's memory across batches of frames, for a `Stylizer` (adain.inference.stylizer)."""
+
+    def __init__(self, stylizer, settings: TemporalSettings | None = None) -> None:
+        self.stylizer = stylizer
+        self.settings = settings or TemporalSettings()
+        self.estimator = (
+            FlowEstimator(self.settings.flow_preset, self.settings.flow_size) if self.settings.uses_flow else None
+        )
+        self._gray: np.ndarray | None = None  # the last frame of the previous batch
+        self._statistics: tuple[np.ndarray, np.ndarray] | None = None
+        self._previous: dict[Hashable, np.ndarray] = {}
+        self.flow_seconds = 0.0  # time spent on optical flow, for the share the benchmark reports
+        self._batch: tuple | None = None
+
+    def advance(self, contents: tf.Tensor | np.ndarray) -> None:
+        """Take the next batch of consecutive frames [N, H, W, 3] (float 0..255, as they will be stylized):
+        encode them once, smooth their statistics and measure their motion for every stream of this batch."""
+        contents = tf.convert_to_tensor(contents, tf.float32)
+        size = (int(contents.shape[1]), int(contents.shape[2]))
+        features = self.stylizer.encode(contents)
+        statistics = None
+        if self.settings.uses_stats:
+            mean, std = (x.numpy() for x in channel_mean_std(features, EPSILON))
+            statistics = smooth_statistics(mean, std, self.settings.momentum, self._statistics)
+            self._statistics = (statistics[0][-1], statistics[1][-1])
+        moves: list[Motion | None] = [None] * int(contents.shape[0])
+        if self.estimator is not None:
+            start = time.perf_counter()
+            frames = contents.numpy()
+            for i, frame in enumerate(frames):
+                gray = to_gray(frame)
+                if self._gray is not None and self._gray.shape == gray.shape:
+                    _, back = motions(self.estimator, self._gray, gray)  # back: t -> t-1
+                    moves[i] = back if back.reliable.mean() >= SCENE_CUT else None
+                self._gray = gray
+            self.flow_seconds += time.perf_counter() - start
+        self._batch = (features, size, statistics, moves)
+
+    def stylize(
+        self,
+        styles,
+        alphas: Sequence[float] = (1.0,),
+        weights: Sequence[float] | None = None,
+        regions: np.ndarray | None = None,
+        stream: Hashable = 0,
+    ) -> list[np.ndarray]:
+        """The batch given to `advance`, against encoded styles, for each alpha: list of uint8 [N, H, W, 3].
+        Each (stream, alpha) keeps its own previous output. Regions keep their own statistics (no `stats`)."""
+        if self._batch is None:
+            raise RuntimeError("advance() first")
+        features, size, statistics, moves = self._batch
+        results = []
+        for alpha in alphas:
+            fresh = self.stylizer.decode(
+                features, styles, size, alpha, weights, regions, None if regions is not None else statistics
+            )
+            if self.estimator is None:
+                results.append(fresh)
+                continue
+            key = (stream, alpha)
+            out = []
+            for i, frame in enumerate(fresh):
+                steady = blend_warped(
+                    frame, self._previous.get(key), moves[i], self.settings.blend, self.settings.detail
+                )
+                self._previous[key] = steady
+                out.append(to_uint8(steady))
+            results.append(np.stack(out))
+        return results

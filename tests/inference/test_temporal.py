@@ -1,0 +1,78 @@
+"""Temporal consistency at inference (adain.inference.temporal): its parts with known answers, then the shipped
+model on the first frames of a real clip, where the steady methods must flicker less than per-frame AdaIN."""
+
+import numpy as np
+import pytest
+from support import require_extra
+
+require_extra("cv2")
+require_extra("imageio_ffmpeg")
+
+from adain.errors import UserError  # noqa: E402
+from adain.inference.temporal import TemporalSettings, blend_warped, smooth_statistics  # noqa: E402
+from adain.media.flow import Motion  # noqa: E402
+from adain.media.video import read_frames  # noqa: E402
+from adain.quality.temporal_metrics import ClipMotion, ghosting, warping_error  # noqa: E402
+
+FRAMES, SIZE = 6, 64
+
+
+def test_statistics_are_a_moving_average_that_continues_across_batches():
+    mean = np.array([[0.0], [10.0], [10.0]])
+    std = np.array([[1.0], [3.0], [3.0]])
+    out_mean, out_std = smooth_statistics(mean, std, 0.5, None)
+    np.testing.assert_allclose(out_mean[:, 0], [0.0, 5.0, 7.5])
+    np.testing.assert_allclose(out_std[:, 0], [1.0, 2.0, 2.5])
+    next_mean, _ = smooth_statistics(np.array([[10.0]]), np.array([[3.0]]), 0.5, (out_mean[-1], out_std[-1]))
+    np.testing.assert_allclose(next_mean[:, 0], [8.75])
+
+
+def test_blend_keeps_the_fresh_frame_where_the_flow_is_unreliable_and_a_consistent_past_changes_nothing():
+    rng = np.random.default_rng(0)
+    fresh = rng.uniform(0, 255, (24, 32, 3)).astype(np.float32)
+    still = Motion(np.zeros((24, 32, 2), np.float32), np.ones((24, 32), bool))
+    np.testing.assert_allclose(blend_warped(fresh, fresh.copy(), still, 0.8), fresh, atol=1e-3)  # past == present
+    other = rng.uniform(0, 255, fresh.shape).astype(np.float32)
+    lost = Motion(still.flow, np.zeros((24, 32), bool))
+    np.testing.assert_array_equal(blend_warped(fresh, other, lost, 0.8), fresh)  # nothing reliable: fresh
+    blended = blend_warped(fresh, other, still, 0.8)
+    assert np.abs(blended - other).mean() < np.abs(fresh - other).mean()  # the past is pulled in
+    assert blended.std() > 0.8 * fresh.std()  # without flattening the texture (a plain average: ~0.82 * 0.8)
+
+
+def test_settings_refuse_unknown_methods_and_weights_in_one_line():
+    for bad in ({"method": "optical"}, {"blend": 1.0}, {"momentum": -0.1}):
+        with pytest.raises(UserError) as caught:
+            TemporalSettings(**bad)
+        assert "\n" not in str(caught.value)
+
+
+@pytest.fixture(scope="module")
+def clip(shared_data):
+    import cv2
+
+    frames = []
+    for frame in read_frames(shared_data / "video" / "ambush_3.mp4"):
+        height, width = frame.shape[:2]
+        frames.append(cv2.resize(frame, (round(width * SIZE / height), SIZE), interpolation=cv2.INTER_AREA))
+        if len(frames) == FRAMES:
+            return frames
+
+
+def test_steady_methods_flicker_less_than_per_frame_on_a_real_clip(clip, shared_data):
+    """The shipped model on 6 frames of Sintel at 64 px, through the Python API (`temporal=`)."""
+    from adain.inference.stylizer import Stylizer
+
+    stylizer = Stylizer.from_checkpoint()
+    style = shared_data / "style" / "brushstrokes.jpg"
+    motion = ClipMotion.of(clip)
+    outputs = {
+        method: list(stylizer.stylize_frames(clip, style, temporal=method, style_size=128, batch_size=4))
+        for method in ("none", "stats", "flow", "flow+stats")
+    }
+    assert all(len(frames) == FRAMES and frames[0].shape == clip[0].shape for frames in outputs.values())
+    errors = {method: warping_error(frames, motion) for method, frames in outputs.items()}
+    assert errors["flow"] < 0.6 * errors["none"] and errors["flow+stats"] < 0.6 * errors["none"], errors
+    assert errors["stats"] < errors["none"], errors
+    np.testing.assert_array_equal(outputs["flow"][0], outputs["none"][0])  # the first frame has no past
+    assert ghosting(outputs["none"], outputs["none"], motion) == 0.0
