@@ -2,11 +2,15 @@
 
 Images travel as RGB float32 in 0..255 (the encoder does the Caffe preprocessing
 itself), resized by their smaller side, then cropped where training wants squares.
+`prepare_image` is load -> resize -> crop for one image (a path, PIL image or array).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
+
+from adain.media.images import ImageLike, as_rgb_array, check_image_size, resized_shape
 
 
 def smaller_side_shape(height: tf.Tensor, width: tf.Tensor, size: int | tf.Tensor) -> tf.Tensor:
@@ -38,6 +42,18 @@ def center_crop(image: tf.Tensor, size: int | tf.Tensor | None = None) -> tf.Ten
     top = (height - size) // 2
     left = (width - size) // 2
     return image[..., top : top + size, left : left + size, :]
+
+
+def prepare_image(image: ImageLike, size: int = 0, crop: bool | int = False, what: str = "image") -> tf.Tensor:
+    """The one way an image becomes a model input: decoded (adain.media.images), smaller side resized to `size`
+    (0 keeps it), then centre-cropped (`crop`: True for the largest square, a number for a square of that side).
+    Float32 RGB 0..255 [H, W, 3]; sizes the encoder cannot take are refused before any resizing."""
+    array = as_rgb_array(image)
+    height, width = resized_shape(array.shape[0], array.shape[1], size)
+    side = min(height, width) if crop is True else int(crop)
+    check_image_size(side or height, side or width, what)
+    resized = resize_smaller_side(np.asarray(array, np.float32), size)
+    return center_crop(resized, side) if side else resized
 
 
 def random_crop_offset(height: tf.Tensor, width: tf.Tensor, crop_size: int, seed: tf.Tensor) -> tf.Tensor:

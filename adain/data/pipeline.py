@@ -20,15 +20,15 @@ import numpy as np
 import tensorflow as tf
 
 from adain.config import Config, SourceConfig
-from adain.data.decoding import SkippedFiles, UnreadableImage, decode_image
+from adain.data.decoding import MAX_DECODED_PIXELS, SkippedFiles
 from adain.data.sharding import per_replica_batch, shard_files
 from adain.data.tfds import SHUFFLE_BUFFER, TfdsImages
 from adain.errors import UserError
 from adain.media.demo import DEMO_IMAGES, demo_image
 from adain.media.folder import iter_image_files, list_image_files
-from adain.media.images import save_image
+from adain.media.images import UnreadableImage, decode_image, save_image
 from adain.preprocess import (
-    center_crop,
+    prepare_image,
     random_crop,
     random_load_size,
     random_scaled_crop,
@@ -134,10 +134,10 @@ def readable_images(
         if skipped is not None and name in skipped:
             continue
         try:
-            yield decode_image(payload, min_side)
+            yield decode_image(payload, name, min_side=min_side, max_pixels=MAX_DECODED_PIXELS)
         except UnreadableImage as exc:
             if skipped is not None:
-                skipped.add(name, str(exc))
+                skipped.add(name, exc.detail)
 
 
 def decode_fn(images: ImageSource, min_side: int, skipped: SkippedFiles) -> Callable[[tf.Tensor, tf.Tensor], tf.Tensor]:
@@ -148,9 +148,10 @@ def decode_fn(images: ImageSource, min_side: int, skipped: SkippedFiles) -> Call
         if name in skipped:
             return NO_IMAGE
         try:
-            return decode_image(os.fsdecode(payload) if images.payload_is_path else payload, min_side)
+            source = os.fsdecode(payload) if images.payload_is_path else payload
+            return decode_image(source, name, min_side=min_side, max_pixels=MAX_DECODED_PIXELS)
         except UnreadableImage as exc:
-            skipped.add(name, str(exc))
+            skipped.add(name, exc.detail)
             return NO_IMAGE
 
     def decode_tensor(payload: tf.Tensor, name: tf.Tensor) -> tf.Tensor:
@@ -300,7 +301,7 @@ def preview_images(source: SourceConfig, size: int, count: int) -> np.ndarray:
         else:
             payloads = open_source(source, "preview").payloads()
         for image in readable_images(payloads, size):
-            images.append(center_crop(resize_smaller_side(image, size), size))
+            images.append(prepare_image(image, size, crop=size))
             if len(images) == count:
                 break
     return np.stack([np.asarray(i) for i in images]) if images else np.zeros((0, size, size, 3), np.float32)

@@ -28,12 +28,12 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from adain.media.images import check_resized_image, contact_sheet, expand_inputs, load_image, save_image, to_uint8
+from adain.media.images import check_resized_image, contact_sheet, expand_inputs, save_image, to_uint8
 from adain.nn.layout import CONTENT_LAYER, STYLE_LAYERS
 from adain.nn.losses import content_loss, style_layer_losses
 from adain.nn.ops import adaptive_instance_norm
 from adain.nn.vgg import build_vgg19_encoder
-from adain.preprocess import resize_smaller_side
+from adain.preprocess import prepare_image
 from adain.quality.colour import colour_distance, streak_ratio
 from adain.weights.normalization import (
     SCALE_IMAGES,
@@ -153,7 +153,7 @@ def load_set(specs: str | Sequence[str], size: int, limit: int | None, what: str
     paths = expand_inputs([specs] if isinstance(specs, str) else specs, what)[:limit]
     for path in paths:
         check_resized_image(path, size, False, what)
-    return [p.stem for p in paths], [np.asarray(resize_smaller_side(load_image(p), size)) for p in paths]
+    return [p.stem for p in paths], [np.asarray(prepare_image(p, size, what=f"{what} {p}")) for p in paths]
 
 
 # A method: (content float [H, W, 3], style float [h, w, 3]) -> uint8 [H, W, 3]

@@ -77,12 +77,11 @@ def test_input_scale_makes_a_decoder_of_scaled_features_the_same_function():
 
 @pytest.mark.slow  # minutes of real optimisation on 2 CPU cores
 def test_one_training_step_lowers_the_loss_on_real_images(encoder, shared_data):
-    from adain.media.images import load_image
-    from adain.preprocess import center_crop, resize_smaller_side
+    from adain.preprocess import prepare_image
 
     def batch(folder, n):
         paths = sorted(folder.iterdir())[:n]
-        return tf.stack([center_crop(resize_smaller_side(load_image(p), 64), 64) for p in paths])
+        return tf.stack([prepare_image(p, 64, crop=True) for p in paths])
 
     keras.utils.set_random_seed(0)
     model = AdaINModel(encoder, build_decoder())
@@ -97,11 +96,10 @@ def test_one_training_step_lowers_the_loss_on_real_images(encoder, shared_data):
 @pytest.mark.slow  # minutes of real optimisation on 2 CPU cores
 def test_encoder_transpose_init_starts_the_decoder_from_the_contents_structure(vgg_weights, encoder, shared_data):
     """model.decoder_init=encoder_transpose: untrained, the decoder already inverts relu4_1 far better than noise."""
-    from adain.media.images import load_image
-    from adain.preprocess import center_crop, resize_smaller_side
+    from adain.preprocess import prepare_image
     from adain.weights.normalization import scale_images
 
-    image = center_crop(resize_smaller_side(load_image(shared_data / "content" / "flowers.jpg"), 128), 128)[None]
+    image = prepare_image(shared_data / "content" / "flowers.jpg", 128, crop=True)[None]
     calibration = scale_images(128)  # what train.py calibrates on
     features = encoder(image)[-1]
     scores = {}
