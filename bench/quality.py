@@ -57,7 +57,7 @@ from adain.quality.colour import PAINTING_KINDS, painting_kind
 from adain.quality.gatys import gatys_method
 from adain.quality.methods import checkpoint_methods
 from adain.quality.metrics import Metrics, evaluate_method, load_set, summarize
-from adain.quality.report import comparison_table, report_header, write_report
+from adain.quality.report import appearance_table, comparison_table, report_header, write_report
 from adain.shipped import resolve_checkpoint
 
 HELDOUT = REPO / "data" / "corpus" / "heldout"
@@ -185,23 +185,6 @@ def style_tables(report: dict, kinds: dict[str, str]) -> tuple[str, dict]:
     markdown = "Per style (style loss / CIELAB colour distance):\n\n" + "\n".join(lines)
     markdown += "\n\nPer kind of painting:\n\n" + "\n".join(kind_lines) + "\n"
     return markdown, {"per_style": styles, "worst_style": worst}
-
-
-def appearance_table(methods: dict[str, dict]) -> str:
-    """Medians and the measures the objective does not see, per method."""
-    lines = [
-        "| method | style loss, median | content loss, median | Gram style loss (relu1..5) | SSIM vs content "
-        "| colour distance (ΔE) | streak ratio |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-    ]
-    for label, entry in methods.items():
-        mean = entry["mean"]
-        lines.append(
-            f"| {label} | {mean['median']['style_loss']:.3f} | {mean['median']['content_loss']:.3f} | "
-            f"{mean['gram_style_loss']:.3f} | {mean['ssim']:.3f} | {mean['colour_distance']:.2f} | "
-            f"{mean['streak_ratio']:.3f} |"
-        )
-    return "\n".join(lines) + "\n"
 
 
 def verdict(methods: dict[str, dict], worst: dict) -> dict[str, dict[str, bool]]:

@@ -62,6 +62,23 @@ def comparison_table(methods: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def appearance_table(methods: dict[str, dict]) -> str:
+    """Medians and the measures the objective does not see, per method."""
+    lines = [
+        "| method | style loss, median | content loss, median | Gram style loss (relu1..5) | SSIM vs content "
+        "| colour distance (ΔE) | streak ratio |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for label, entry in methods.items():
+        mean = entry["mean"]
+        lines.append(
+            f"| {label} | {mean['median']['style_loss']:.3f} | {mean['median']['content_loss']:.3f} | "
+            f"{mean['gram_style_loss']:.3f} | {mean['ssim']:.3f} | {mean['colour_distance']:.2f} | "
+            f"{mean['streak_ratio']:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def markdown_table(report: dict) -> str:
     lines = [
         "| method | trained with | content loss (vs AdaIN target) | style loss | content loss (vs content) "
