@@ -101,8 +101,7 @@ def export_saved_model(stylizer: Stylizer, output: Path, checkpoint: str | os.Pa
 
 
 def write_marker(path: Path, record: dict) -> None:
-    with files.atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(record, indent=1) + "\n")
+    files.write_text(path, json.dumps(record, indent=1) + "\n")
 
 
 def export_tflite(stylizer: Stylizer, output: Path, float16: bool = False, checkpoint: str | os.PathLike = "") -> Path:

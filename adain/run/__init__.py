@@ -24,7 +24,7 @@ import yaml
 
 from adain.config import ModelConfig, model_config_from_dict, read_yaml_mapping
 from adain.errors import UserError
-from adain.media.files import atomic_path, short_write_cause
+from adain.media.files import atomic_path, short_write_cause, write_text
 from adain.nn.decoder import build_decoder
 from adain.nn.vgg import adain_encoder_layers, build_vgg19_encoder
 from adain.run.checkpoints import restore_newest
@@ -86,9 +86,7 @@ def record_config_change(run_dir: str | os.PathLike, step: int, changes: dict) -
             "changes": {key: {"from": old, "to": new} for key, (old, new) in changes.items()},
         }
     )
-    with atomic_path(path) as tmp:
-        tmp.write_text(yaml.safe_dump(history, sort_keys=False))
-    return path
+    return write_text(path, yaml.safe_dump(history, sort_keys=False))
 
 
 def run_model_config(path: str | os.PathLike) -> ModelConfig:
