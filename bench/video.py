@@ -283,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for label, result in peer.items():
             frames = result.pop("frames")
             rows.append({"clip": name, "style": f"peer style {args.peer_style}", "method": label, **result})
-            if not shown:
+            if clip_spec == args.clips[0]:
                 shown[label] = frames
         for s, style_name in enumerate(style_names):
             per_frame = None
