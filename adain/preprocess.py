@@ -70,6 +70,28 @@ def random_crop(image: tf.Tensor, crop_size: int, seed: tf.Tensor) -> tf.Tensor:
     return image[top : top + crop_size, left : left + crop_size, :]
 
 
+def random_load_size(min_size: int, max_size: int, seed: tf.Tensor) -> tf.Tensor:
+    """A smaller side drawn uniformly from [min_size, max_size] (int32 scalar); stateless, so a seed replays it."""
+    return tf.random.stateless_uniform([], seed=seed, minval=min_size, maxval=max_size + 1, dtype=tf.int32)
+
+
+def random_scaled_crop(
+    image: tf.Tensor, crop_size: int, load_size: int, scale_to: tf.Tensor, seed: tf.Tensor
+) -> tf.Tensor:
+    """The crop `random_crop` would take from `image` (smaller side `load_size`) had it been resized to `scale_to`.
+
+    A random window of crop_size * load_size / scale_to pixels, resized to crop_size with the antialiased
+    bilinear kernel of `resize_smaller_side`: what a cached image at `load_size` gives at a smaller scale.
+    """
+    window = tf.cast(tf.round(crop_size * load_size / tf.cast(scale_to, tf.float32)), tf.int32)
+    shape = tf.shape(image)
+    window = tf.minimum(window, tf.minimum(shape[0], shape[1]))
+    top, left = tf.unstack(random_crop_offset(shape[0], shape[1], window, seed))
+    patch = tf.cast(image[top : top + window, left : left + window, :], tf.float32)
+    resized = tf.image.resize(patch, [crop_size, crop_size], method="bilinear", antialias=True)
+    return tf.clip_by_value(resized, 0.0, 255.0)
+
+
 def resize_smaller_side_and_random_crop(image: tf.Tensor, size: int, crop_size: int, seed: tf.Tensor) -> tf.Tensor:
     """`random_crop(resize_smaller_side(image, size), crop_size, seed)`, computing only the crop's pixels.
 

@@ -135,6 +135,32 @@ def test_model_config_round_trip_rebuilds_the_same_network(encoder):
     np.testing.assert_allclose(rebuilt(images).numpy(), model(images).numpy(), rtol=1e-5, atol=1e-3)
 
 
+def test_output_range_loss_is_zero_inside_0_255_and_the_squared_excess_outside():
+    inside = tf.constant(np.random.default_rng(0).uniform(0, 255, (1, 4, 4, 3)), tf.float32)
+    assert float(losses.output_range_excess(inside)) == 0.0
+    outside = np.full((1, 4, 4, 3), 100.0, np.float32)
+    outside[0, 0, 0, 0], outside[0, 1, 1, 1] = 255 + 51, -25.5  # 0.2 above, 0.1 below, in 0..1 units
+    assert float(losses.output_range_excess(tf.constant(outside))) == pytest.approx((0.2**2 + 0.1**2) / 48)
+
+
+def test_with_an_output_range_weight_the_losses_see_the_written_pixels(encoder, shared_data):
+    """train.output_range_weight: losses on the clipped output, plus the range term in the step's logs."""
+    from adain.media.images import load_image
+    from adain.preprocess import center_crop, resize_smaller_side
+
+    images = [center_crop(resize_smaller_side(load_image(p), 32), 32) for p in sorted(shared_data.glob("*/*.jpg"))[:2]]
+    raw = tf.constant([[[[-40.0, 128.0, 300.0]]]])
+    plain, ranged = AdaINModel(encoder, build_decoder()), AdaINModel(encoder, build_decoder(), output_range_weight=10.0)
+    assert np.array_equal(plain.as_written(raw), raw)
+    assert np.array_equal(ranged.as_written(raw), [[[[0.0, 128.0, 255.0]]]])
+    assert ranged.get_config()["output_range_weight"] == 10.0
+    ranged.compile(optimizer=keras.optimizers.Adam(1e-4))
+    logs = ranged.train_step({"content": tf.stack(images[:1]), "style": tf.stack(images[1:])})
+    assert float(logs["range_loss"]) >= 0.0
+    expected = float(logs["content_loss"]) + 10.0 * float(logs["style_loss"]) + 10.0 * float(logs["range_loss"])
+    assert float(logs["loss"]) == pytest.approx(expected, rel=1e-5)
+
+
 def test_temporal_loss_zero_for_identity_without_noise_positive_for_a_move_or_noise(encoder, shared_data):
     """Wang et al.'s compound regularisation: no move and no noise leave nothing to penalise (the same decoder on
     the same target); a small move or a little noise changes an untrained decoder's strokes, so the term is > 0."""
