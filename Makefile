@@ -50,8 +50,8 @@ test-fast: weights  ## the unit tier only (no subprocess runs of the commands): 
 	$(PY) -m pytest -q -m "not slow" --max-wall $(FAST_TIER_MAX_S) tests
 
 lint: setup
-	$(PY) -m ruff check adain tests bench tools train.py infer.py
-	$(PY) -m ruff format --check adain tests bench tools train.py infer.py
+	$(PY) -m ruff check adain tests bench tools train.py infer.py setup.py
+	$(PY) -m ruff format --check adain tests bench tools train.py infer.py setup.py
 
 clean:
 	rm -rf checkpoints/demo outputs data/demo
