@@ -47,6 +47,13 @@ class DataConfig:
     crop_size: int = 256  # random square crop
     cache: bool = False  # cache decoded + resized images in memory (small datasets only)
     preview_pairs: int = 4  # fixed content/style pairs shown in TensorBoard
+    # Scale jitter: each crop is taken from the image at a random smaller side in [min_load_size, load_size]
+    # (null: always load_size). With 128-px crops and 256..512 it trains the texture scale of 512-px use at
+    # the cost of 128-px steps (docs/quality.md, "Colour").
+    min_load_size: int | None = None
+    # Share of style crops given a random hue rotation and saturation x0.6..x1.8 before encoding: colours the
+    # corpus lacks (saturated greens, flat posters) become training styles (0: off, the paper).
+    style_recolor: float = 0.0
 
 
 @dataclass
@@ -82,6 +89,10 @@ class TrainConfig:
     jit_compile: bool | None = None  # XLA for the training step; null: Keras' auto (on with a GPU, off on CPU)
     mixed_precision: str = "auto"  # float32 | mixed_float16 | mixed_bfloat16 | auto (see adain.training.precision)
     tv_weight: float = 0.0  # total-variation loss weight (0: off)
+    # > 0: the losses see the output clipped to 0..255, as it is written, and this weight penalises the squared
+    # excess beyond that range (0..1 units), so no pixel can meet the statistics with values no image can hold
+    # (blown highlights, bleached colours). 0: the paper (losses on the unclipped output).
+    output_range_weight: float = 0.0
     # Steadier video (Wang et al. AAAI 2020 compound regularisation, AdaINModel.temporal_loss): weight of the MSE
     # (0..1 pixels) between the output for a slightly moved, noisy content and the moved output (0: off).
     temporal_weight: float = 0.0
@@ -352,6 +363,13 @@ def validate(config: Config) -> None:
     if data.crop_size < 16:
         raise UserError(f"config: data.crop_size must be at least 16 (relu4_1 needs 2x2), got {data.crop_size}")
     _positive(data.preview_pairs, "data.preview_pairs", allow_zero=True)
+    if data.min_load_size is not None and not data.crop_size <= data.min_load_size <= data.load_size:
+        raise UserError(
+            f"config: data.min_load_size must be between data.crop_size ({data.crop_size}) and data.load_size "
+            f"({data.load_size}), got {data.min_load_size}"
+        )
+    if not 0 <= data.style_recolor <= 1:
+        raise UserError(f"config: data.style_recolor is a share of style crops in [0, 1], got {data.style_recolor}")
     if config.model.vgg_weights is not None and not Path(config.model.vgg_weights).is_file():
         raise UserError(f"config: model.vgg_weights: file not found: {config.model.vgg_weights}")
     for name in ("batch_size", "steps", "checkpoint_every", "keep_checkpoints", "log_every", "image_every"):
@@ -367,6 +385,7 @@ def validate(config: Config) -> None:
     _positive(train.content_weight, "train.content_weight", allow_zero=True)
     _positive(train.style_weight, "train.style_weight", allow_zero=True)
     _positive(train.tv_weight, "train.tv_weight", allow_zero=True)
+    _positive(train.output_range_weight, "train.output_range_weight", allow_zero=True)
     _positive(train.temporal_weight, "train.temporal_weight", allow_zero=True)
     _positive(train.warmup_steps, "train.warmup_steps", allow_zero=True)
     _positive(train.invert_steps, "train.invert_steps", allow_zero=True)

@@ -2,11 +2,15 @@
 
 Images travel as RGB float32 in 0..255 (the encoder does the Caffe preprocessing
 itself), resized by their smaller side, then cropped where training wants squares.
+`prepare_image` is load -> resize -> crop for one image (a path, PIL image or array).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import tensorflow as tf
+
+from adain.media.images import ImageLike, as_rgb_array, check_image_size, resized_shape
 
 
 def smaller_side_shape(height: tf.Tensor, width: tf.Tensor, size: int | tf.Tensor) -> tf.Tensor:
@@ -40,6 +44,18 @@ def center_crop(image: tf.Tensor, size: int | tf.Tensor | None = None) -> tf.Ten
     return image[..., top : top + size, left : left + size, :]
 
 
+def prepare_image(image: ImageLike, size: int = 0, crop: bool | int = False, what: str = "image") -> tf.Tensor:
+    """The one way an image becomes a model input: decoded (adain.media.images), smaller side resized to `size`
+    (0 keeps it), then centre-cropped (`crop`: True for the largest square, a number for a square of that side).
+    Float32 RGB 0..255 [H, W, 3]; sizes the encoder cannot take are refused before any resizing."""
+    array = as_rgb_array(image)
+    height, width = resized_shape(array.shape[0], array.shape[1], size)
+    side = min(height, width) if crop is True else int(crop)
+    check_image_size(side or height, side or width, what)
+    resized = resize_smaller_side(np.asarray(array, np.float32), size)
+    return center_crop(resized, side) if side else resized
+
+
 def random_crop_offset(height: tf.Tensor, width: tf.Tensor, crop_size: int, seed: tf.Tensor) -> tf.Tensor:
     """[top, left] of a uniformly random crop_size square in a height x width image; stateless, so a seed replays it."""
     limit = tf.stack([height, width]) - crop_size + 1
@@ -52,6 +68,28 @@ def random_crop(image: tf.Tensor, crop_size: int, seed: tf.Tensor) -> tf.Tensor:
     shape = tf.shape(image)
     top, left = tf.unstack(random_crop_offset(shape[0], shape[1], crop_size, seed))
     return image[top : top + crop_size, left : left + crop_size, :]
+
+
+def random_load_size(min_size: int, max_size: int, seed: tf.Tensor) -> tf.Tensor:
+    """A smaller side drawn uniformly from [min_size, max_size] (int32 scalar); stateless, so a seed replays it."""
+    return tf.random.stateless_uniform([], seed=seed, minval=min_size, maxval=max_size + 1, dtype=tf.int32)
+
+
+def random_scaled_crop(
+    image: tf.Tensor, crop_size: int, load_size: int, scale_to: tf.Tensor, seed: tf.Tensor
+) -> tf.Tensor:
+    """The crop `random_crop` would take from `image` (smaller side `load_size`) had it been resized to `scale_to`.
+
+    A random window of crop_size * load_size / scale_to pixels, resized to crop_size with the antialiased
+    bilinear kernel of `resize_smaller_side`: what a cached image at `load_size` gives at a smaller scale.
+    """
+    window = tf.cast(tf.round(crop_size * load_size / tf.cast(scale_to, tf.float32)), tf.int32)
+    shape = tf.shape(image)
+    window = tf.minimum(window, tf.minimum(shape[0], shape[1]))
+    top, left = tf.unstack(random_crop_offset(shape[0], shape[1], window, seed))
+    patch = tf.cast(image[top : top + window, left : left + window, :], tf.float32)
+    resized = tf.image.resize(patch, [crop_size, crop_size], method="bilinear", antialias=True)
+    return tf.clip_by_value(resized, 0.0, 255.0)
 
 
 def resize_smaller_side_and_random_crop(image: tf.Tensor, size: int, crop_size: int, seed: tf.Tensor) -> tf.Tensor:

@@ -24,11 +24,10 @@ from adain.cli.common import ArgumentParser, run_main  # noqa: E402
 from adain.config import PRECISIONS  # noqa: E402
 from adain.inference.stylizer import Stylizer  # noqa: E402
 from adain.media.folder import list_image_files  # noqa: E402
-from adain.media.images import load_image  # noqa: E402
 from adain.nn.decoder import build_decoder  # noqa: E402
 from adain.nn.model import AdaINModel  # noqa: E402
 from adain.nn.vgg import build_vgg19_encoder  # noqa: E402
-from adain.preprocess import center_crop, resize_smaller_side  # noqa: E402
+from adain.preprocess import prepare_image  # noqa: E402
 from adain.training.precision import resolve_precision  # noqa: E402
 from adain.weights.sources import load_vgg19_weights  # noqa: E402
 
@@ -39,7 +38,7 @@ def images(kind: str, count: int, size: int) -> tf.Tensor:
     folder = SHARED / kind
     paths = list_image_files(folder) if folder.is_dir() else []
     if paths:
-        arrays = [center_crop(resize_smaller_side(load_image(paths[i % len(paths)]), size), size) for i in range(count)]
+        arrays = [prepare_image(paths[i % len(paths)], size, crop=True) for i in range(count)]
         return tf.stack(arrays)
     return tf.random.uniform((count, size, size, 3), 0, 255, seed=0)
 

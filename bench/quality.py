@@ -16,12 +16,23 @@ s / pair: the seconds of the stylization alone, per pair, after one untimed warm
 the peer (model loading, tracing and ONNX session creation are left out); Gatys' includes everything of
 its optimisation. Scoring is not counted. Other processes on the machine slow every method alike.
 
-Writes to --output: report.json (per-pair losses of every method, both tables, the peer's versions),
-report.md (the tables), sheet.jpg (rows: pairs; columns: content, style, each method) and the stylized
-images per method. Without network the peer cannot be installed: the line "peer not measured: <why>"
+Every output is also scored by what a person sees and the objective does not (adain/quality/metrics.py,
+APPEARANCE_KEYS): a Gram-matrix style loss over relu1_1..relu5_1, grey SSIM against the content, the CIELAB
+colour distance to the painting and the streak ratio. Means hide a failed style: the report also gives
+medians, every style's mean with its kind of painting (adain/quality/colour.py) and its ratio to the peer,
+the worst such ratio, means per kind, and the issue-21 verdict against the peer.
+
+--size takes several sizes (e.g. --size 256 512): each is a full run on the same images, in one report;
+the style is scaled to the content's size unless --style-size is given.
+
+Writes to --output: report.json (per-pair losses of every method, every table, the peer's versions),
+report.md (the tables), sheet_<size>.jpg (rows: pairs; columns: content, style, each method) and the
+stylized images per method and size. Without network the peer cannot be installed: the line "peer not measured: <why>"
 says so and the tables come without it (exit 0).
 
-    python bench/quality.py                                   # held-out 14 x 14 at 256, Gatys on 4 pairs
+    python bench/quality.py --size 256 512 --gatys-pairs 0    # held-out split at both sizes (issue 21)
+    python bench/quality.py --content data/corpus/stress/content --style data/corpus/stress/style --size 256 512
+    python bench/quality.py                                   # held-out split at 256, Gatys on 4 pairs
     python bench/quality.py --checkpoint runs/long/decoder.keras --max-images 4 --gatys-pairs 2
     python bench/quality.py --max-images 1 --size 64 --gatys-iterations 2 --no-peer   # a smoke run
 """
@@ -41,6 +52,8 @@ from peer import PEER_LABEL, PeerUnavailable, default_venv, peer_python, stylize
 from adain.cli.common import ArgumentParser, run_main
 from adain.errors import UserError
 from adain.media.images import image_grid, save_image
+from adain.preprocess import resize_smaller_side
+from adain.quality.colour import PAINTING_KINDS, painting_kind
 from adain.quality.gatys import gatys_method
 from adain.quality.methods import checkpoint_methods
 from adain.quality.metrics import Metrics, evaluate_method, load_set, summarize
@@ -76,8 +89,14 @@ def build_parser() -> ArgumentParser:
     parser.add_argument(
         "--style", nargs="+", default=[str(HELDOUT / "style")], help="style images (default: held-out paintings)"
     )
-    parser.add_argument("--size", type=int, default=256, help="smaller side of the content images (default 256)")
-    parser.add_argument("--style-size", type=int, default=256, help="smaller side of the style images (default 256)")
+    parser.add_argument(
+        "--size",
+        type=int,
+        nargs="+",
+        default=[256],
+        help="smaller side of the content images, one run each (default 256)",
+    )
+    parser.add_argument("--style-size", type=int, default=0, help="smaller side of the style images (default: --size)")
     parser.add_argument("--max-images", type=int, help="only the first N content and N style images")
     parser.add_argument("--gatys-iterations", type=int, default=100, help="Gatys optimisation steps (default 100)")
     parser.add_argument("--gatys-pairs", type=int, default=4, help="pairs Gatys runs on (default 4; 0: no Gatys)")
@@ -117,23 +136,112 @@ def measure_peer(args, contents, styles, pairs) -> tuple[dict | None, str]:
     return {"outputs": outputs, "seconds": seconds, "info": info}, ""
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if min(args.size, args.style_size, args.gatys_pairs, args.gatys_iterations) < 0 or args.max_images == 0:
-        raise UserError("sizes, --gatys-pairs and --gatys-iterations must be >= 0 and --max-images >= 1")
-    checkpoints = [resolve_checkpoint(None)]
-    checkpoints += [c for c in map(resolve_checkpoint, args.checkpoint) if c not in checkpoints]
-    content_names, contents = load_set(args.content, args.size, args.max_images, "content")
-    style_names, styles = load_set(args.style, args.style_size, args.max_images, "style")
-    pairs = spread_pairs(len(contents), len(styles))
-    subset = pairs[: args.gatys_pairs]
-    print(
-        f"{len(contents)} contents x {len(styles)} styles = {len(pairs)} pairs; {device_description()}", file=sys.stderr
-    )
+def per_style(report: dict, label: str) -> dict[str, dict[str, float]]:
+    """Each style's mean style loss and colour distance for one method: {style: {style_loss, colour_distance}}."""
+    table: dict[str, list[dict]] = {}
+    for record in report["methods"][label]["pairs"]:
+        table.setdefault(record["style"], []).append(record)
+    return {
+        style: {key: float(np.mean([r[key] for r in records])) for key in ("style_loss", "colour_distance")}
+        for style, records in table.items()
+    }
 
+
+def style_tables(report: dict, kinds: dict[str, str]) -> tuple[str, dict]:
+    """Per-style and per-kind tables, and each method's worst style ratio to the peer (issue 21's failed style)."""
+    labels = [label for label, entry in report["methods"].items() if entry["method"] != "gatys"]
+    styles = {label: per_style(report, label) for label in labels}
+    peer = styles.get(PEER_LABEL)
+    lines = ["| style | kind | " + " | ".join(f"{label} style / colour" for label in labels) + " |"]
+    lines.append("| --- | --- |" + " ---: |" * len(labels))
+    for name in report["styles"]:
+        cells = [
+            f"{styles[label][name]['style_loss']:.3f} / {styles[label][name]['colour_distance']:.1f}"
+            for label in labels
+        ]
+        lines.append(f"| {name[:40]} | {kinds[name]} | " + " | ".join(cells) + " |")
+    worst = {}
+    if peer:
+        for label in labels:
+            ratios = {n: styles[label][n]["style_loss"] / max(peer[n]["style_loss"], 1e-9) for n in report["styles"]}
+            name = max(ratios, key=ratios.get)
+            worst[label] = {"style": name, "kind": kinds[name], "ratio_to_peer": ratios[name]}
+        lines.append(
+            "| **worst style / peer** | | "
+            + " | ".join(f"{worst[label]['ratio_to_peer']:.2f} ({worst[label]['style'][:20]})" for label in labels)
+            + " |"
+        )
+    kind_lines = ["| kind | styles | " + " | ".join(f"{label} style / colour" for label in labels) + " |"]
+    kind_lines.append("| --- | ---: |" + " ---: |" * len(labels))
+    for kind in PAINTING_KINDS:
+        names = [n for n in report["styles"] if kinds[n] == kind]
+        if names:
+            cells = [
+                f"{np.mean([styles[label][n]['style_loss'] for n in names]):.3f} / "
+                f"{np.mean([styles[label][n]['colour_distance'] for n in names]):.1f}"
+                for label in labels
+            ]
+            kind_lines.append(f"| {kind} | {len(names)} | " + " | ".join(cells) + " |")
+    markdown = "Per style (style loss / CIELAB colour distance):\n\n" + "\n".join(lines)
+    markdown += "\n\nPer kind of painting:\n\n" + "\n".join(kind_lines) + "\n"
+    return markdown, {"per_style": styles, "worst_style": worst}
+
+
+def appearance_table(methods: dict[str, dict]) -> str:
+    """Medians and the measures the objective does not see, per method."""
+    lines = [
+        "| method | style loss, median | content loss, median | Gram style loss (relu1..5) | SSIM vs content "
+        "| colour distance (ΔE) | streak ratio |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for label, entry in methods.items():
+        mean = entry["mean"]
+        lines.append(
+            f"| {label} | {mean['median']['style_loss']:.3f} | {mean['median']['content_loss']:.3f} | "
+            f"{mean['gram_style_loss']:.3f} | {mean['ssim']:.3f} | {mean['colour_distance']:.2f} | "
+            f"{mean['streak_ratio']:.3f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def verdict(methods: dict[str, dict], worst: dict) -> dict[str, dict[str, bool]]:
+    """Issue 21's 'done when', per AdaIN method against the peer: each condition true or false."""
+    if PEER_LABEL not in methods:
+        return {}
+    peer = methods[PEER_LABEL]["mean"]
+    result = {}
+    for label, entry in methods.items():
+        if entry["method"] != "adain":
+            continue
+        mean = entry["mean"]
+        result[label] = {
+            "style_loss <= peer": mean["style_loss"] <= peer["style_loss"],
+            "content_loss <= peer": mean["content_loss"] <= peer["content_loss"],
+            "worst style <= 1.5 x peer": worst[label]["ratio_to_peer"] <= 1.5,
+            "colour_distance <= peer": mean["colour_distance"] <= peer["colour_distance"],
+            "streak_ratio <= peer": mean["streak_ratio"] <= peer["streak_ratio"],
+        }
+    return result
+
+
+def measure_size(args, size: int, checkpoints: list[Path], gatys_pairs: int) -> tuple[dict, str]:
+    """One full comparison at one content size: (report, markdown)."""
+    style_size = args.style_size or size
+    content_names, contents = load_set(args.content, size, args.max_images, "content")
+    style_names, styles = load_set(args.style, style_size, args.max_images, "style")
+    kinds = {
+        name: painting_kind(np.asarray(resize_smaller_side(style, 256)))
+        for name, style in zip(style_names, styles, strict=True)
+    }
+    pairs = spread_pairs(len(contents), len(styles))
+    subset = pairs[:gatys_pairs]
+    print(
+        f"{size} px: {len(contents)} contents x {len(styles)} styles = {len(pairs)} pairs; {device_description()}",
+        file=sys.stderr,
+    )
     peer, why = measure_peer(args, contents, styles, pairs)  # first: its subprocess then has the CPU alone
     metrics = Metrics(args.vgg_weights)
-    report = report_header(metrics.describe(), args.size, args.style_size, content_names, style_names)
+    report = report_header(metrics.describe(), size, style_size, content_names, style_names)
     methods = checkpoint_methods(checkpoints)
     if peer:
         methods.append((PEER_LABEL, replay(peer["outputs"], pairs), {"method": "peer", **peer["info"]}))
@@ -143,8 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = {}
     for label, method, info in methods:
         scored = subset if info["method"] == "gatys" else pairs
-        print(f"scoring {label} on {len(scored)} pairs", file=sys.stderr)
-        output_dir = args.output / label.replace(" ", "-")
+        print(f"scoring {label} on {len(scored)} pairs at {size} px", file=sys.stderr)
+        output_dir = args.output / f"{label.replace(' ', '-')}_{size}"
         summary, rows[label] = evaluate_method(
             method,
             metrics,
@@ -156,6 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             info["method"] == "adain",
             True,
             scored,
+            appearance=True,
         )
         if info["method"] == "peer":  # the helper's own timing: the replay above costs nothing
             for record, pair in zip(summary["pairs"], pairs, strict=True):
@@ -167,32 +276,61 @@ def main(argv: Sequence[str] | None = None) -> int:
     same = {
         label: {"method": e["method"], **summarize(e["pairs"][: len(subset)])} for label, e in report["methods"].items()
     }
-    title = f"{len(contents)} x {len(styles)} held-out pairs, content {args.size} px, style {args.style_size} px"
-    markdown = f"### All pairs ({title})\n\n{comparison_table(full)}"
+    styles_markdown, style_report = style_tables(report, kinds)
+    checks = verdict(full, style_report["worst_style"])
+    title = f"{len(contents)} x {len(styles)} pairs, content {size} px, style {style_size} px"
+    markdown = f"## {size} px\n\n### All pairs ({title})\n\n{comparison_table(full)}\n{appearance_table(full)}\n"
+    markdown += styles_markdown
+    if checks:
+        markdown += (
+            "\nIssue 21 against the peer: "
+            + "; ".join(
+                f"{label}: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in c.items())
+                for label, c in checks.items()
+            )
+            + "\n"
+        )
     if subset:
         markdown += f"\n### The {len(subset)} pairs Gatys ran on ({args.gatys_iterations} iterations)\n\n"
         markdown += comparison_table(same)
-    markdown += f"\n{TIMING_NOTE}. {device_description()}; load average at end {os.getloadavg()[0]:.2f}.\n"
     if not peer:
         markdown += f"\npeer not measured: {why}\n"
     report.update(
+        kinds=kinds,
+        **style_report,
+        verdict=checks,
         pair_order=[[content_names[i], style_names[j]] for i, j in pairs],
         gatys_pairs=len(subset),
         same_pairs_as_gatys={label: {k: v for k, v in e.items() if k != "pairs"} for label, e in same.items()},
         peer={"measured": bool(peer), "why_not": why, "package": PEER_LABEL},
-        timing=TIMING_NOTE,
-        device=device_description(),
-        date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     )
-
     shown = pairs[: max(args.sheet_pairs or min(len(contents), len(styles)), len(subset))]
     cells = [[contents[i], styles[j], *(rows[label][i][j] for label in rows)] for i, j in shown]
-    save_image(image_grid(cells, args.cell, header=["content", "style", *rows]), args.output / "sheet.jpg")
+    save_image(image_grid(cells, args.cell, header=["content", "style", *rows]), args.output / f"sheet_{size}.jpg")
+    return report, markdown
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    sizes = args.size
+    if min(*sizes, args.style_size, args.gatys_pairs, args.gatys_iterations) < 0 or args.max_images == 0:
+        raise UserError("sizes, --gatys-pairs and --gatys-iterations must be >= 0 and --max-images >= 1")
+    checkpoints = [resolve_checkpoint(None)]
+    checkpoints += [c for c in map(resolve_checkpoint, args.checkpoint) if c not in checkpoints]
+    reports, markdown = {}, ""
+    for index, size in enumerate(sizes):
+        reports[str(size)], text = measure_size(args, size, checkpoints, args.gatys_pairs if index == 0 else 0)
+        markdown += text + "\n"
+    markdown += f"{TIMING_NOTE}. {device_description()}; load average at end {os.getloadavg()[0]:.2f}.\n"
+    report = {
+        "sizes": reports,
+        "timing": TIMING_NOTE,
+        "device": device_description(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
     write_report(args.output, report, markdown)
     print(markdown)
-    if not peer:
-        print(f"peer not measured: {why}", file=sys.stderr)
-    print(f"wrote {args.output}/report.json, report.md and sheet.jpg", file=sys.stderr)
+    print(f"wrote {args.output}/report.json, report.md and sheet_<size>.jpg", file=sys.stderr)
     return 0
 
 

@@ -51,11 +51,11 @@ from adain.errors import UserError  # noqa: E402
 from adain.inference.stylizer import Stylizer  # noqa: E402
 from adain.inference.tiling import DEFAULT_OVERLAP, check_tiling, plan_spans  # noqa: E402
 from adain.media.folder import list_image_files  # noqa: E402
-from adain.media.images import load_image, save_image  # noqa: E402
+from adain.media.images import save_image  # noqa: E402
 from adain.nn.decoder import build_decoder  # noqa: E402
 from adain.nn.model import AdaINModel  # noqa: E402
 from adain.nn.vgg import build_vgg19_encoder  # noqa: E402
-from adain.preprocess import center_crop, resize_smaller_side  # noqa: E402
+from adain.preprocess import prepare_image  # noqa: E402
 from adain.run import load_decoder  # noqa: E402
 from adain.training.precision import resolve_precision  # noqa: E402
 from adain.weights.sources import load_vgg19_weights  # noqa: E402
@@ -84,7 +84,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def square(path: Path, size: int) -> tf.Tensor:
-    return center_crop(resize_smaller_side(load_image(path), size), size)
+    return prepare_image(path, size, crop=True)
 
 
 def build_stylizer(args) -> Stylizer:
@@ -191,7 +191,7 @@ def tiled_run(stylizer: Stylizer, args, contents: list[Path], style: Path, refer
     row_reference, row_reference_cpu = (reference.points[-1] + reference.measure()) / 2, reference.cpu_points[-2:]
     assert output.shape == content.shape
     rows_, cols_ = plan_spans(height, args.tile, DEFAULT_OVERLAP), plan_spans(width, args.tile, DEFAULT_OVERLAP)
-    flops = model_flops(encoder, *resize_smaller_side(load_image(style), args.style_size).shape[:2])
+    flops = model_flops(encoder, *prepare_image(style, args.style_size).shape[:2])
     for r in rows_:
         for c in cols_:
             h, w = (-(-(s.end - s.start) // 8) * 8 for s in (r, c))

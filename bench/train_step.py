@@ -44,8 +44,7 @@ from adain.cli.common import ArgumentParser, run_main  # noqa: E402
 from adain.config import Config, load_config  # noqa: E402
 from adain.data.pipeline import training_dataset  # noqa: E402
 from adain.media.folder import list_image_files  # noqa: E402
-from adain.media.images import load_image  # noqa: E402
-from adain.preprocess import center_crop, resize_smaller_side  # noqa: E402
+from adain.preprocess import prepare_image  # noqa: E402
 from adain.training.loop import build_model  # noqa: E402
 from adain.training.precision import resolve_jit_compile, resolve_precision  # noqa: E402
 
@@ -78,9 +77,7 @@ def memory_batch(config: Config, images: dict[str, list[Path]]) -> tf.data.Datas
     batch, crop, load = config.train.batch_size, config.data.crop_size, config.data.load_size
 
     def stack(paths):
-        return tf.stack(
-            [center_crop(resize_smaller_side(load_image(paths[i % len(paths)]), load), crop) for i in range(batch)]
-        )
+        return tf.stack([prepare_image(paths[i % len(paths)], load, crop=crop) for i in range(batch)])
 
     return tf.data.Dataset.from_tensors({"content": stack(images["content"]), "style": stack(images["style"])}).repeat()
 

@@ -23,7 +23,7 @@ ALLOWED = {
     "errors": set(),
     "nn": BASE,
     "media": BASE,
-    "preprocess": BASE,
+    "preprocess": BASE | {"media"},  # prepare_image: decode (media) -> resize -> crop
     "config": LOW,
     "shipped": BASE,  # where the shipped model lives: no TensorFlow, resolved by the command line first
     "weights": LOW | {"config"},

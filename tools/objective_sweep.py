@@ -12,7 +12,6 @@ metric of adain.quality.metrics, like the trained runs, and written as a report 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from adain.nn.layout import CONTENT_LAYER, STYLE_LAYERS
 from adain.quality.gatys import Gatys
 from adain.quality.gatys_settings import GatysSettings, settings_dict
 from adain.quality.metrics import Metrics, evaluate_method, load_set
-from adain.quality.report import markdown_table, tradeoff_plot
+from adain.quality.report import markdown_table, tradeoff_plot, write_report
 from adain.weights.normalization import encoder_weights
 
 
@@ -78,8 +77,7 @@ def main() -> int:
             **summary,
         }
         save_image(contact_sheet(contents, styles, rows), output / f"sheet_{label}.jpg")
-    (output / "report.json").write_text(json.dumps(report, indent=2))
-    (output / "report.md").write_text(markdown_table(report))
+    write_report(output, report, markdown_table(report))
     save_image(tradeoff_plot(report), output / "tradeoff.png")
     print(markdown_table(report))
     return 0

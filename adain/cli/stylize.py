@@ -1,7 +1,9 @@
-"""Command-line stylization: a thin layer over `adain.inference.stylizer.Stylizer`.
+"""Command-line stylization: argument parsing and planning; the work is done below this layer.
 
-Everything that can be checked without the model (paths, numbers, masks, output paths)
-is checked before TensorFlow is imported, so a typo costs a one-line error, not a model load.
+Everything that can be checked without the model (paths, numbers, masks, output paths) is checked, and
+what goes where is decided (`adain.inference.plan.Plan`), before TensorFlow is imported, so a typo costs a
+one-line error, not a model load. The runners: adain/inference/batch.py (images, --tile, --grid),
+adain/inference/video.py (videos) and adain.quality.gatys.stylize_files (--method gatys).
 """
 
 from __future__ import annotations

@@ -1,87 +1,26 @@
 """Decode whatever a real image dump contains into RGB uint8, cheaply, or say why not.
 
 Real WikiArt/COCO dumps hold CMYK JPEGs, grayscale scans, 16-bit and palette PNGs, GIFs,
-tens-of-megapixel files, truncated files and stray non-images. PIL decodes all of these
-(`adain.media.images.to_rgb_uint8` handles the modes); JPEGs are decoded at 1/2, 1/4 or 1/8 scale
-when the result still has the requested smaller side, so a 20000x15000 painting is decoded as
+tens-of-megapixel files, truncated files and stray non-images. The package's one decoder
+(`adain.media.images.decode_image`) reads all of these; for training, JPEGs are decoded at 1/2, 1/4 or
+1/8 scale when the result still has the requested smaller side, so a 20000x15000 painting is decoded as
 2500x1875 (14 MB instead of 900 MB). Files that cannot be decoded are recorded in `SkippedFiles`,
 never raised: one bad file must not end a six-hour run.
 """
 
 from __future__ import annotations
 
-import io
-import math
 import os
 import sys
 import threading
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from adain.media.images import MAX_PIXELS, to_rgb_uint8
+from adain.media.images import MAX_PIXELS
 
-JPEG_MAGIC = b"\xff\xd8\xff"
-# The most pixels decoded for one image, after any reduction: Pillow's own hard limit (2 x MAX_IMAGE_PIXELS).
+# The most pixels decoded for one training image, after any reduction: Pillow's own hard limit (2 x MAX_PIXELS).
 MAX_DECODED_PIXELS = 2 * MAX_PIXELS
-
-
-class UnreadableImage(Exception):
-    """A file that is not a decodable image; the message says why (one line)."""
-
-
-def open_reduced(data: bytes | str | os.PathLike, min_side: int = 0) -> Image.Image:
-    """Open an image file (path or bytes); JPEGs are set to decode at the smallest DCT scale keeping `min_side`.
-
-    Pillow's decompression-bomb check runs on the full size before any reduction, so JPEGs are
-    opened with the JPEG plugin directly and checked after the reduction instead.
-    """
-    if not isinstance(data, bytes):
-        data = Path(data).read_bytes()
-    stream = io.BytesIO(data)
-    if not data.startswith(JPEG_MAGIC):
-        return Image.open(stream)
-    image = JpegImagePlugin.JpegImageFile(stream)
-    width, height = image.size
-    if min_side > 0 and min(width, height) > min_side:
-        scale = min_side / min(width, height)
-        image.draft(None, (math.ceil(width * scale), math.ceil(height * scale)))
-    if image.size[0] * image.size[1] > MAX_DECODED_PIXELS:
-        raise UnreadableImage(f"too large to decode ({width}x{height})")
-    return image
-
-
-def decode_image(data: bytes | str | os.PathLike, min_side: int = 0) -> np.ndarray:
-    """RGB uint8 [H, W, 3] of the first frame, EXIF orientation applied; UnreadableImage if it is not an image.
-
-    With `min_side`, a JPEG may come back smaller than stored but never with its smaller side below
-    `min_side` (unless it was stored smaller). Every failure PIL can report on a bad file
-    (OSError, SyntaxError, ValueError, DecompressionBombError, struct.error, ...) becomes UnreadableImage.
-    """
-    try:
-        if not isinstance(data, bytes):
-            data = Path(data).read_bytes()
-        if not data:
-            raise UnreadableImage("empty file (0 bytes)")
-        image = open_reduced(data, min_side)
-        with image:
-            try:
-                oriented = ImageOps.exif_transpose(image)
-            except Exception:  # corrupt EXIF: the pixels may still be fine, keep them as stored
-                oriented = image
-            array = to_rgb_uint8(oriented)
-    except UnreadableImage:
-        raise
-    except UnidentifiedImageError:
-        raise UnreadableImage("not an image, or a format PIL cannot read") from None
-    except Exception as exc:  # noqa: BLE001 - a bad file may fail anywhere in a decoder; never fatal
-        message = str(exc).splitlines()[0] if str(exc) else ""
-        raise UnreadableImage(f"{type(exc).__name__}: {message}".rstrip(": ")) from None
-    if array.ndim != 3 or array.shape[2] != 3 or 0 in array.shape:
-        raise UnreadableImage(f"decoded to an empty or malformed array {array.shape}")
-    return np.ascontiguousarray(array)
 
 
 _ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}

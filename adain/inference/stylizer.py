@@ -22,12 +22,12 @@ from adain.inference.controls import blended_target, masked_target, region_weigh
 from adain.inference.options import check_alpha, check_size, normalize_style_weights
 from adain.inference.temporal import DEFAULT_TEMPORAL, TemporalSettings, TemporalVideo, check_temporal
 from adain.inference.tiling import TiledStylizer
-from adain.media.images import ImageLike, as_rgb_array, check_image_size, resized_shape, to_uint8
+from adain.media.images import ImageLike, as_rgb_array, to_uint8
 from adain.media.masks import MaskLike, check_mask_count, mask_regions
 from adain.media.video import batches
 from adain.nn.model import AdaINModel
 from adain.nn.ops import feature_statistics, pad_to_multiple
-from adain.preprocess import center_crop, resize_smaller_side
+from adain.preprocess import prepare_image
 from adain.run import build_configured_encoder, load_decoder, run_model_config
 from adain.shipped import resolve_checkpoint
 
@@ -115,13 +115,7 @@ class Stylizer:
 
     def prepare(self, image: ImageLike, size: int = 0, crop: bool = False) -> tf.Tensor:
         """The one preprocessing path: float RGB 0..255, smaller side resized to `size` (0 keeps), centre square crop."""
-        array = as_rgb_array(image)
-        height, width = resized_shape(array.shape[0], array.shape[1], check_size(size, "size"))
-        check_image_size(min(height, width) if crop else height, min(height, width) if crop else width, "image")
-        image = resize_smaller_side(array.astype(np.float32), size)
-        if crop:
-            image = center_crop(image)
-        return image
+        return prepare_image(image, check_size(size, "size"), crop)
 
     def encode(self, images: tf.Tensor) -> tf.Tensor:
         """relu4_1 features of a [N, H, W, 3] batch, reflect-padded to the encoder's stride."""

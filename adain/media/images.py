@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import glob
 import io
+import math
 import os
 import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageDraw, ImageOps, JpegImagePlugin
 
 from adain.errors import UserError
 from adain.media.files import write_bytes
@@ -22,38 +23,145 @@ ImageLike = str | os.PathLike | Image.Image | np.ndarray
 
 
 MIN_SIDE = 16  # the encoder's relu4_1 (stride 8) needs 2x2 for its reflection padding
-MAX_PIXELS = Image.MAX_IMAGE_PIXELS  # beyond it, opening a file is refused as a decompression bomb (open_image)
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS  # the most pixels an image may have (Pillow's decompression-bomb limit)
+JPEG_MAGIC = b"\xff\xd8\xff"
+# Formats an upload may have (Pillow's names); anything else Pillow recognises is "unsupported", not "not an image".
+UPLOAD_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "BMP", "GIF", "TIFF")
+# Image formats people have that Pillow cannot read here: recognised by their first bytes for a clear message.
+KNOWN_UNREADABLE = {b"ftypheic": "HEIC", b"ftypheix": "HEIC", b"ftypmif1": "HEIF", b"ftypavif": "AVIF", b"%PDF": "PDF"}
+USE_INSTEAD = "use JPEG, PNG, WebP, BMP, GIF or TIFF"
+
+
+class UnreadableImage(UserError):
+    """A file or upload that is not an image this package reads: one sentence naming it and saying why.
+    `detail` keeps the decoder's own reason (for a training run's list of skipped files)."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail or message
+
+
+def _reason(exc: BaseException) -> str:
+    message = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {message}".rstrip(": ")
+
+
+def _unreadable(what: str, head: bytes, exc: BaseException) -> UnreadableImage:
+    for magic, name in KNOWN_UNREADABLE.items():
+        if magic in head:
+            return UnreadableImage(f"{what} is a {name} file, an unsupported format: {USE_INSTEAD}", _reason(exc))
+    if head.lstrip().startswith((b"<svg", b"<?xml")):
+        return UnreadableImage(f"{what} is an SVG drawing, an unsupported format: {USE_INSTEAD}", _reason(exc))
+    return UnreadableImage(f"{what} is not an image (or it is damaged)", _reason(exc))
+
+
+def _name(source: str | os.PathLike | bytes, what: str | None) -> str:
+    return what or ("the file" if isinstance(source, bytes) else str(source))
 
 
 @contextlib.contextmanager
-def open_image(path: str | os.PathLike) -> Iterator[Image.Image]:
-    """The one way image files are opened: every PIL/IO failure (including Pillow's decompression-bomb
-    refusal) inside the block becomes a one-line UserError naming the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"image not found: {path}")
+def open_image(
+    source: str | os.PathLike | bytes,
+    what: str | None = None,
+    *,
+    min_side: int = 0,
+    max_pixels: int | None = MAX_PIXELS,
+    formats: Sequence[str] | None = None,
+) -> Iterator[Image.Image]:
+    """The one way images are opened, from a path or bytes, with one policy: every refusal and every PIL/IO
+    failure inside the block is an `UnreadableImage` naming the image (`what`, default its path or "the file").
+
+    min_side: JPEGs are set to decode at the smallest DCT scale (1/2, 1/4, 1/8) that keeps this smaller side
+    (a 20000 x 15000 painting costs 14 MB instead of 900 MB); 0 decodes the full size.
+    max_pixels: the most pixels decoded (after that reduction), checked from the header before decoding.
+    formats: the Pillow formats accepted (default any).
+    """
+    what = _name(source, what)
+    if isinstance(source, bytes):
+        if not source:
+            raise UnreadableImage(f"{what} is empty")
+        stream, head = io.BytesIO(source), source[:64]
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise UnreadableImage(f"image not found: {path}")
+        try:
+            stream = path.open("rb")
+            head = stream.read(64)
+            stream.seek(0)
+        except OSError as exc:
+            raise UnreadableImage(f"{what} cannot be read ({exc.strerror or exc})") from None
+        if not head:
+            stream.close()
+            raise UnreadableImage(f"{what} is empty")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+        with stream, warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # max_pixels below is the limit
+            if head.startswith(JPEG_MAGIC):  # opened directly: Pillow's bomb check would count the full size
+                image = JpegImagePlugin.JpegImageFile(stream)
+            else:
+                image = Image.open(stream)
+            with image:
+                if formats is not None and image.format not in formats:
+                    raise UnreadableImage(f"{what} is a {image.format} image, an unsupported format: {USE_INSTEAD}")
+                width, height = image.size
+                if min_side > 0 and image.format == "JPEG" and min(width, height) > min_side:
+                    scale = min_side / min(width, height)
+                    image.draft(None, (math.ceil(width * scale), math.ceil(height * scale)))
+                if max_pixels is not None and image.size[0] * image.size[1] > max_pixels:
+                    raise UnreadableImage(
+                        f"{what} is {width}x{height} px ({width * height / 1e6:.1f} megapixels), more than the "
+                        f"{max_pixels / 1e6:g} megapixels allowed (refused as a possible decompression bomb)"
+                    )
                 yield image
     except UserError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UserError(
-            f"cannot read image {path}: too many pixels (over {Image.MAX_IMAGE_PIXELS}), "
-            "refused as a possible decompression bomb"
+    except Image.DecompressionBombError as exc:
+        raise UnreadableImage(
+            f"{what} has more than {2 * MAX_PIXELS / 1e6:.0f} megapixels (refused as a possible decompression bomb)",
+            _reason(exc),
         ) from None
-    except Exception as exc:  # noqa: BLE001 - UnidentifiedImageError, OSError, SyntaxError, EOFError, ...
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"cannot read image {path}: {reason}") from None
+    except Exception as exc:  # noqa: BLE001 - UnidentifiedImageError, OSError, SyntaxError, EOFError, struct.error, ...
+        raise _unreadable(what, head, exc) from None
+
+
+def decode_image(
+    source: str | os.PathLike | bytes,
+    what: str | None = None,
+    *,
+    min_side: int = 0,
+    max_pixels: int | None = MAX_PIXELS,
+    formats: Sequence[str] | None = None,
+    smallest: int = 0,
+) -> np.ndarray:
+    """The one image decoder (training, inference, evaluation, the web app): a path or bytes -> RGB uint8 [H, W, 3]
+    of the first frame, EXIF orientation applied, any mode converted (`to_rgb_uint8`); `open_image`'s options and
+    refusals, and images with a side under `smallest` refused. Every failure is one `UnreadableImage`."""
+    what = _name(source, what)
+    with open_image(source, what, min_side=min_side, max_pixels=max_pixels, formats=formats) as image:
+        try:
+            oriented = ImageOps.exif_transpose(image)
+        except Exception:  # noqa: BLE001 - corrupt EXIF: the pixels may still be fine, keep them as stored
+            oriented = image
+        array = to_rgb_uint8(oriented)  # a failure here (truncated data) is open_image's: UnreadableImage
+    if array.ndim != 3 or array.shape[2] != 3 or 0 in array.shape:
+        raise UnreadableImage(f"{what} is not an image (or it is damaged)", f"decoded to {array.shape}")
+    if min(array.shape[:2]) < smallest:
+        raise UnreadableImage(
+            f"{what} is {array.shape[1]}x{array.shape[0]} px: images need at least {smallest} px on each side"
+        )
+    return np.ascontiguousarray(array)
 
 
 def load_image(path: str | os.PathLike) -> np.ndarray:
-    """Decode any common image file to RGB uint8 [H, W, 3]; UserError if it is not one."""
-    with open_image(path) as image:
-        image = ImageOps.exif_transpose(image)
-        return to_rgb_uint8(image)
+    """Decode any common image file to RGB uint8 [H, W, 3]; UnreadableImage (a UserError) if it is not one."""
+    return decode_image(path)
+
+
+def read_image_bytes(data: bytes, what: str = "the file", max_pixels: int | None = None) -> np.ndarray:
+    """An uploaded file's bytes -> RGB uint8 [H, W, 3], in memory: `decode_image` with the formats and the
+    smallest side the web app accepts."""
+    return decode_image(data, what, max_pixels=max_pixels or MAX_PIXELS, formats=UPLOAD_FORMATS, smallest=MIN_SIDE)
 
 
 def check_image_size(height: int, width: int, what: str) -> None:
@@ -207,54 +315,3 @@ def contact_sheet(
     """Grid with styles along the top, contents down the left, outputs[i][j] at (content i, style j)."""
     cells = [[None, *styles]] + [[content, *outputs[i]] for i, content in enumerate(contents)]
     return image_grid(cells, cell, gap)
-
-
-# Formats an upload may have (Pillow's names); anything else Pillow recognises is "unsupported", not "not an image".
-UPLOAD_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "BMP", "GIF", "TIFF")
-# Image formats people upload that Pillow cannot read here: recognised by their first bytes for a clear message.
-KNOWN_UNREADABLE = {b"ftypheic": "HEIC", b"ftypheix": "HEIC", b"ftypmif1": "HEIF", b"ftypavif": "AVIF", b"%PDF": "PDF"}
-
-
-def read_image_bytes(data: bytes, what: str = "the file", max_pixels: int | None = None) -> np.ndarray:
-    """An uploaded file's bytes -> RGB uint8 [H, W, 3], in memory (no file is written).
-
-    Every refusal is one UserError sentence a person can act on: not an image, an unsupported format, or more
-    pixels than `max_pixels` (checked from the header, before anything is decoded)."""
-    if not data:
-        raise UserError(f"{what} is empty")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                if image.format not in UPLOAD_FORMATS:
-                    raise UserError(
-                        f"{what} is a {image.format} image, an unsupported format: use JPEG, PNG, WebP, BMP, GIF or TIFF"
-                    )
-                width, height = image.size
-                if max_pixels is not None and width * height > max_pixels:
-                    raise UserError(
-                        f"{what} is {width}x{height} px ({width * height / 1e6:.1f} megapixels), more than the "
-                        f"{max_pixels / 1e6:g} megapixels allowed"
-                    )
-                array = to_rgb_uint8(ImageOps.exif_transpose(image))
-    except UserError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UserError(f"{what} has too many pixels (refused as a possible decompression bomb)") from None
-    except Exception:  # noqa: BLE001 - UnidentifiedImageError, OSError, SyntaxError, EOFError, ...
-        head = data[:64]
-        for magic, name in KNOWN_UNREADABLE.items():
-            if magic in head:
-                raise UserError(
-                    f"{what} is a {name} file, an unsupported format: use JPEG, PNG, WebP, BMP, GIF or TIFF"
-                ) from None
-        if head.lstrip().startswith((b"<svg", b"<?xml")):
-            raise UserError(
-                f"{what} is an SVG drawing, an unsupported format: use JPEG, PNG, WebP, BMP, GIF or TIFF"
-            ) from None
-        raise UserError(f"{what} is not an image (or it is damaged)") from None
-    if min(array.shape[:2]) < MIN_SIDE:
-        raise UserError(
-            f"{what} is {array.shape[1]}x{array.shape[0]} px: images need at least {MIN_SIDE} px on each side"
-        )
-    return array

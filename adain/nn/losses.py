@@ -46,6 +46,12 @@ def total_variation(images):
     return ops.mean(ops.square(dy)) + ops.mean(ops.square(dx))
 
 
+def output_range_excess(images, low: float = 0.0, high: float = 255.0):
+    """Mean squared excess of pixel values beyond [low, high], in 0..1 units: zero for any writable image."""
+    over = ops.relu(images - high) + ops.relu(low - images)
+    return ops.mean(ops.square(over / (high - low)))
+
+
 # Compound regularisation (AdaINModel.temporal_loss): how far the content is moved and how noisy it becomes.
 TEMPORAL_SHIFT = 2.0  # pixels, at most, each way
 TEMPORAL_ROTATION = 1.0  # degrees, at most, each way

@@ -28,6 +28,7 @@ class AdaINModel(PrebuiltFit, keras.Model):
         style_indices: Sequence[int] | None = None,
         invert_steps: int = 0,
         pixel_weight: float = 0.0,
+        output_range_weight: float = 0.0,
         temporal_weight: float = 0.0,
         **kwargs,
     ) -> None:
@@ -39,6 +40,7 @@ class AdaINModel(PrebuiltFit, keras.Model):
         self.style_weight = style_weight
         self.tv_weight = tv_weight
         self.invert_steps, self.pixel_weight = invert_steps, pixel_weight
+        self.output_range_weight = output_range_weight
         self.temporal_weight = temporal_weight
         # Which encoder outputs the style loss uses (all by default); the last output is the content layer.
         self.style_indices = list(range(len(encoder.outputs))) if style_indices is None else list(style_indices)
@@ -54,6 +56,7 @@ class AdaINModel(PrebuiltFit, keras.Model):
             "style_indices": self.style_indices,
             "invert_steps": self.invert_steps,
             "pixel_weight": self.pixel_weight,
+            "output_range_weight": self.output_range_weight,
             "temporal_weight": self.temporal_weight,
         }
 
@@ -131,7 +134,7 @@ class AdaINModel(PrebuiltFit, keras.Model):
             (target, style_features), adain_on = self.training_targets(content, style), None
         with tf.GradientTape() as tape:
             output = self.decoder(target, training=True)
-            output_features = self.encode_float32(output)
+            output_features = self.encode_float32(self.as_written(output))
             content_loss = losses.content_loss(output_features[-1], target)
             style_loss = losses.style_loss(
                 [output_features[i] for i in self.style_indices], [style_features[i] for i in self.style_indices]
@@ -144,6 +147,9 @@ class AdaINModel(PrebuiltFit, keras.Model):
             if self.tv_weight:
                 tv_loss = losses.total_variation(output)
                 total = total + self.tv_weight * tv_loss
+            if self.output_range_weight:
+                range_loss = losses.output_range_excess(ops.cast(output, "float32"))
+                total = total + self.output_range_weight * range_loss
             if self.temporal_weight:
                 temporal_loss = self.temporal_loss(content, output, style_features[-1])
                 total = total + self.temporal_weight * temporal_loss
@@ -156,6 +162,13 @@ class AdaINModel(PrebuiltFit, keras.Model):
         logs = {"loss": total, "content_loss": content_loss, "style_loss": style_loss}
         if self.tv_weight:
             logs["tv_loss"] = tv_loss
+        if self.output_range_weight:
+            logs["range_loss"] = range_loss
         if self.temporal_weight:
             logs["temporal_loss"] = temporal_loss
         return step_logs(logs)
+
+    def as_written(self, output):
+        """What the losses see: with `output_range_weight` the output clipped to 0..255 as it is written (the
+        range loss then alone pulls clipped pixels back), else the raw output (the paper)."""
+        return ops.clip(output, 0.0, 255.0) if self.output_range_weight else output

@@ -30,7 +30,7 @@ from adain.nn import losses
 from adain.nn.layout import VGG19_CONV_LAYERS, Weights
 from adain.nn.ops import adaptive_instance_norm, channel_mean_std
 from adain.nn.vgg import build_vgg19_encoder
-from adain.preprocess import resize_smaller_side
+from adain.preprocess import prepare_image
 from adain.quality.gatys_settings import GatysSettings, settings_dict
 from adain.weights.normalization import encoder_weights
 
@@ -250,10 +250,10 @@ def stylize_files(
     (with the intermediate images of `save_every`), and a contact sheet of all of them to `grid`."""
     grid_rows = []
     for c, content_path in enumerate(contents):
-        content = np.asarray(resize_smaller_side(load_image(content_path), content_size))
+        content = np.asarray(prepare_image(content_path, content_size))
         row = []
         for s, style_path in enumerate(styles):
-            style = np.asarray(resize_smaller_side(load_image(style_path), style_size))
+            style = np.asarray(prepare_image(style_path, style_size))
             target = targets[(c, s)]
 
             def save_intermediate(step: int, image: np.ndarray, target: Path = target) -> None:

@@ -2,7 +2,11 @@
 
 For every content x style pair: the content loss (relu4_1 of the output against the AdaIN target
 AdaIN(f(c), f(s))), the style loss (MSE of channel means and stds, summed over relu1_1..relu4_1) and
-the content loss against the content image's own relu4_1 features. The features are always those of
+the content loss against the content image's own relu4_1 features. Beside them, what the objective does
+not see (`APPEARANCE_KEYS`): a second style metric that is not the training loss (Gram matrices over
+relu1_1..relu5_1, Gatys et al.), grey-image SSIM against the content, the CIELAB colour distance to the
+painting and the streak ratio (adain/quality/colour.py), so a recipe is not judged by the loss it minimises.
+The features are always those of
 the normalised VGG-19 (`METRIC_NORMALIZATION`; adain/weights/normalization.py), whatever the checkpoint was
 trained with; the same losses on unnormalised features (the normalised ones times the per-channel
 means) are reported beside them. Outputs are scored as written: clipped and rounded to uint8.
@@ -24,12 +28,13 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from adain.media.images import check_resized_image, contact_sheet, expand_inputs, load_image, save_image, to_uint8
+from adain.media.images import check_resized_image, contact_sheet, expand_inputs, save_image, to_uint8
 from adain.nn.layout import CONTENT_LAYER, STYLE_LAYERS
 from adain.nn.losses import content_loss, style_layer_losses
 from adain.nn.ops import adaptive_instance_norm
 from adain.nn.vgg import build_vgg19_encoder
-from adain.preprocess import resize_smaller_side
+from adain.preprocess import prepare_image
+from adain.quality.colour import colour_distance, streak_ratio
 from adain.weights.normalization import (
     SCALE_IMAGES,
     SCALE_SIZE,
@@ -42,6 +47,8 @@ METRIC_NORMALIZATION = "per_channel"
 METRIC_STYLE_LAYERS = STYLE_LAYERS  # relu1_1, relu2_1, relu3_1, relu4_1
 METRIC_CONTENT_LAYER = CONTENT_LAYER  # relu4_1, the last of the style layers
 LOSS_KEYS = ("content_loss", "style_loss", "content_loss_vs_content")
+APPEARANCE_KEYS = ("gram_style_loss", "ssim", "colour_distance", "streak_ratio")
+GRAM_LAYERS = (*STYLE_LAYERS, "block5_conv1")  # relu1_1..relu5_1, as in Gatys et al.
 IMAGE = tf.TensorSpec([1, None, None, 3], tf.float32)
 
 
@@ -53,9 +60,10 @@ class Metrics:
         scales = channel_scales(raw)
         self.fingerprint = weights_digest(raw)
         encoder_weights = normalize_vgg_weights(raw, scales)
-        self.encoder = build_vgg19_encoder(encoder_weights, METRIC_STYLE_LAYERS, name="metric_vgg19")
+        # One pass gives the paper's layers and relu5_1 for the Gram metric (block5_conv1 adds about 1/8).
+        self.encoder = build_vgg19_encoder(encoder_weights, GRAM_LAYERS, name="metric_vgg19")
         self.scales = [tf.constant(scales[name]) for name in METRIC_STYLE_LAYERS]
-        self._features = tf.function(lambda image: self.encoder(image, training=False), input_signature=[IMAGE])
+        self._taps = tf.function(lambda image: self.encoder(image, training=False), input_signature=[IMAGE])
 
     def describe(self) -> dict:
         return {
@@ -66,14 +74,28 @@ class Metrics:
             "vgg_weights_sha256": self.fingerprint,
         }
 
-    def features(self, image) -> list[tf.Tensor]:
-        """Normalised features of one float RGB 0..255 image [H, W, 3]."""
-        return list(self._features(tf.convert_to_tensor(np.asarray(image, np.float32)[None])))
+    def taps(self, image) -> list[tf.Tensor]:
+        """Normalised features of one float RGB 0..255 image [H, W, 3] at GRAM_LAYERS (relu1_1..relu5_1)."""
+        return list(self._taps(tf.convert_to_tensor(np.asarray(image, np.float32)[None])))
 
-    def losses(self, content_features: list, style_features: list, output) -> dict:
-        """All losses of one output, on normalised features and on unnormalised ones."""
-        output_features = self.features(output)
+    def features(self, image) -> list[tf.Tensor]:
+        """Normalised features of one float RGB 0..255 image [H, W, 3] at the paper's layers (relu1_1..relu4_1)."""
+        return self.taps(image)[: len(METRIC_STYLE_LAYERS)]
+
+    def grams(self, image) -> list[tf.Tensor]:
+        """Gram matrices [C, C] / (H W) of one image at relu1_1..relu5_1 (normalised features)."""
+        return [_gram(f) for f in self.taps(image)]
+
+    def losses(self, content_features: list, style_features: list, output, style_grams: list | None = None) -> dict:
+        """All losses of one output, on normalised features and on unnormalised ones; with the style's `grams`
+        also the Gram-matrix style loss over relu1_1..relu5_1 (from the same VGG pass)."""
+        output_taps = self.taps(output)
+        output_features = output_taps[: len(METRIC_STYLE_LAYERS)]
         result = {}
+        if style_grams is not None:
+            result["gram_style_loss"] = sum(
+                float(tf.reduce_mean(tf.square(_gram(o) - s))) for o, s in zip(output_taps, style_grams, strict=True)
+            )
         for space, scales in (("per_channel", [1.0] * len(self.scales)), ("none", self.scales)):
             fc, fs, fo = (
                 [f * k for f, k in zip(feats, scales, strict=True)]
@@ -94,10 +116,34 @@ class Metrics:
                 result[f"{space}_features"] = losses
         return result
 
+    def appearance(self, content: np.ndarray, style: np.ndarray, output: np.ndarray) -> dict:
+        """The pixel measures the objective does not see, for one written output (float 0..255); the Gram style
+        loss, the fourth of APPEARANCE_KEYS, comes from `losses` with the style's grams."""
+        grey = [
+            tf.convert_to_tensor(np.asarray(i, np.float32) @ GREY, tf.float32)[..., None] for i in (output, content)
+        ]
+        return {
+            "ssim": float(tf.image.ssim(grey[0], grey[1], max_val=255.0)),
+            "colour_distance": colour_distance(output, style),
+            "streak_ratio": streak_ratio(output, content),
+        }
+
+
+GREY = np.array([0.299, 0.587, 0.114], np.float32)
+
+
+def _gram(features: tf.Tensor) -> tf.Tensor:
+    shape = tf.shape(features)
+    flat = tf.reshape(features, [-1, shape[-1]])
+    return tf.matmul(flat, flat, transpose_a=True) / tf.cast(tf.shape(flat)[0], tf.float32)
+
 
 def mean_losses(records: Sequence[dict]) -> dict:
-    """Averages over pairs, for the primary and the secondary feature space."""
+    """Averages over pairs, for the primary and the secondary feature space, the appearance measures where
+    scored, and the medians of the primary losses (one failed style moves a mean, not a median)."""
     means = {key: float(np.mean([r[key] for r in records])) for key in LOSS_KEYS}
+    means.update({key: float(np.mean([r[key] for r in records])) for key in APPEARANCE_KEYS if key in records[0]})
+    means["median"] = {key: float(np.median([r[key] for r in records])) for key in LOSS_KEYS}
     means["none_features"] = {key: float(np.mean([r["none_features"][key] for r in records])) for key in LOSS_KEYS}
     return means
 
@@ -107,7 +153,7 @@ def load_set(specs: str | Sequence[str], size: int, limit: int | None, what: str
     paths = expand_inputs([specs] if isinstance(specs, str) else specs, what)[:limit]
     for path in paths:
         check_resized_image(path, size, False, what)
-    return [p.stem for p in paths], [np.asarray(resize_smaller_side(load_image(p), size)) for p in paths]
+    return [p.stem for p in paths], [np.asarray(prepare_image(p, size, what=f"{what} {p}")) for p in paths]
 
 
 # A method: (content float [H, W, 3], style float [h, w, 3]) -> uint8 [H, W, 3]
@@ -125,22 +171,29 @@ def evaluate_method(
     warmup: bool = True,
     progress: bool = True,
     pairs: Sequence[tuple[int, int]] | None = None,
+    appearance: bool = False,
 ) -> tuple[dict, list[list[np.ndarray | None]]]:
     """Stylize and score every pair (or only `pairs`, (content index, style index), for a slow method);
-    returns ({pairs, mean, seconds_per_pair}, outputs[content][style], None where a pair was not run)."""
+    returns ({pairs, mean, seconds_per_pair}, outputs[content][style], None where a pair was not run).
+    `appearance`: also score APPEARANCE_KEYS (one more VGG pass per output)."""
     if pairs is None:
         pairs = [(i, j) for i in range(len(contents)) for j in range(len(styles))]
     if warmup and pairs:  # one untimed call: tracing is not stylization time
         method(contents[pairs[0][0]], styles[pairs[0][1]])
     content_features = {i: metrics.features(contents[i]) for i in sorted({i for i, _ in pairs})}
-    style_features = {j: metrics.features(styles[j]) for j in sorted({j for _, j in pairs})}
+    style_taps = {j: metrics.taps(styles[j]) for j in sorted({j for _, j in pairs})}
+    style_features = {j: taps[: len(METRIC_STYLE_LAYERS)] for j, taps in style_taps.items()}
+    style_grams = {j: [_gram(f) for f in taps] for j, taps in style_taps.items()}
     records: list[dict] = []
     rows: list[list[np.ndarray | None]] = [[None] * len(styles) for _ in contents]
     for i, j in tqdm(pairs, unit="pair", desc="evaluate", disable=None if progress else True, leave=False):
         start = time.perf_counter()
         output = to_uint8(method(contents[i], styles[j]))
         seconds = time.perf_counter() - start
-        losses = metrics.losses(content_features[i], style_features[j], output.astype(np.float32))
+        grams = style_grams[j] if appearance else None
+        losses = metrics.losses(content_features[i], style_features[j], output.astype(np.float32), grams)
+        if appearance:
+            losses.update(metrics.appearance(contents[i], styles[j], output.astype(np.float32)))
         records.append({"content": content_names[i], "style": style_names[j], "seconds": seconds, **losses})
         rows[i][j] = output
         if output_dir is not None:

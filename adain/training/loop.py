@@ -60,6 +60,7 @@ def build_model(config: Config) -> AdaINModel:
         style_indices,
         invert_steps=config.train.invert_steps,
         pixel_weight=config.train.pixel_weight,
+        output_range_weight=config.train.output_range_weight,
         temporal_weight=config.train.temporal_weight,
     )
     schedule = WarmupInverseTimeDecay(config.train.learning_rate, config.train.lr_decay, config.train.warmup_steps)

@@ -31,7 +31,7 @@ from adain.media.demo import ALL_DEMO_IMAGES, demo_image
 from adain.media.files import atomic_path
 from adain.nn.layout import VGG19_CONV_LAYERS, Weights
 from adain.nn.vgg import build_vgg19_encoder
-from adain.preprocess import resize_smaller_side
+from adain.preprocess import prepare_image
 from adain.weights.sources import cache_dir, load_vgg19_weights, weights_digest
 
 # scikit-image's bundled colour photographs and textures (the demo's images).
@@ -71,7 +71,7 @@ def read_means(path: Path, fingerprint: str) -> dict[str, np.ndarray] | None:
 def scale_images(size: int = SCALE_SIZE) -> list[np.ndarray]:
     """The documented image set, RGB float32 0..255, smaller side `size`."""
     why = "VGG normalisation of weights other than the known ones measures its scales on scikit-image's images"
-    return [np.asarray(resize_smaller_side(demo_image(name, why).astype(np.float32), size)) for name in SCALE_IMAGES]
+    return [np.asarray(prepare_image(demo_image(name, why), size)) for name in SCALE_IMAGES]
 
 
 def measure_channel_means(weights: Weights, images: Sequence[np.ndarray]) -> dict[str, np.ndarray]:

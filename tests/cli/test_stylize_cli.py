@@ -224,7 +224,7 @@ def test_unreadable_image_exits_2(tiny_run, shared_data, tmp_path):
         str(tmp_path / "o.jpg"),
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "cannot read image" in result.stderr.strip().splitlines()[-1]
+    assert f"{broken} is not an image (or it is damaged)" in result.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "o.jpg").exists()
 
 

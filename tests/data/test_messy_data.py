@@ -143,12 +143,13 @@ def test_listing_finds_images_once_and_ignores_strays(messy_tree):
 def test_every_good_file_decodes_to_rgb_and_crops_to_size(messy_tree):
     import tensorflow as tf
 
-    from adain.data.decoding import decode_image
+    from adain.data.decoding import MAX_DECODED_PIXELS
+    from adain.media.images import decode_image
     from adain.preprocess import resize_smaller_side_and_random_crop
 
     root, good, _ = messy_tree
     for relative, expected in good.items():
-        image = decode_image(root / relative, LOAD)
+        image = decode_image(root / relative, min_side=LOAD, max_pixels=MAX_DECODED_PIXELS)
         assert image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3, relative
         assert min(image.shape[:2]) >= min(LOAD, 3), relative
         if expected is not None:
@@ -158,13 +159,37 @@ def test_every_good_file_decodes_to_rgb_and_crops_to_size(messy_tree):
     assert decode_image(root / "photos/exif_rotated.jpg").shape == (40, 20, 3)  # EXIF orientation applied
 
 
+def test_one_decoder_one_policy_for_paths_and_bytes(messy_tree):
+    """Training, the command line and the web app share adain.media.images.decode_image: a bad file is refused
+    with the same one-line sentence whether it comes as a path or as uploaded bytes; good files decode the same."""
+    from adain.media.images import UnreadableImage, decode_image, read_image_bytes
+
+    root, good, bad = messy_tree
+    for relative in bad:
+        path = root / relative
+        with pytest.raises(UnreadableImage) as from_path:
+            decode_image(path, "the image")
+        with pytest.raises(UnreadableImage) as from_bytes:
+            decode_image(path.read_bytes(), "the image")
+        assert str(from_path.value) == str(from_bytes.value), relative
+        assert str(from_path.value).startswith("the image ") and "\n" not in str(from_path.value), relative
+    with pytest.raises(UnreadableImage, match="decompression bomb"):
+        decode_image(root / "bad/bomb.png")
+    with pytest.raises(UnreadableImage, match="HEIC file, an unsupported format"):
+        read_image_bytes((root / "bad/photo.heic.jpg").read_bytes(), "photo")
+    painting = root / "photos/painting.jpg"
+    np.testing.assert_array_equal(decode_image(painting), read_image_bytes(painting.read_bytes()))
+
+
 def test_huge_jpeg_is_decoded_at_reduced_scale(messy_tree):
-    from adain.data.decoding import decode_image, open_reduced
+    from adain.media.images import decode_image, open_image
 
     root = messy_tree[0]
-    assert open_reduced(root / "huge/12000x9000.jpg", LOAD).size == (1500, 1125)  # 1/8 DCT scaling, 64x fewer pixels
-    assert open_reduced(root / "huge/12000x9000.jpg", 2000).size == (3000, 2250)  # never below the requested side
-    image = decode_image(root / "huge/12000x9000.jpg", LOAD)
+    with open_image(root / "huge/12000x9000.jpg", min_side=LOAD) as image:
+        assert image.size == (1500, 1125)  # 1/8 DCT scaling, 64x fewer pixels
+    with open_image(root / "huge/12000x9000.jpg", min_side=2000) as image:
+        assert image.size == (3000, 2250)  # never below the requested side
+    image = decode_image(root / "huge/12000x9000.jpg", min_side=LOAD)
     assert image.shape == (1125, 1500, 3)
     np.testing.assert_allclose(image[10, 10], (200, 120, 40), atol=6)
     np.testing.assert_allclose(image[562, 750], (40, 120, 200), atol=6)
@@ -271,3 +296,19 @@ def test_train_py_on_the_messy_tree(tmp_path, messy_tree):
     scalars = skipped_scalars(run_dir / "logs")
     assert [step for step, _ in scalars] == list(range(1, steps + 1))
     assert scalars[-1][1] == len(bad)
+
+
+def test_a_large_image_under_the_hard_limit_is_decoded_without_a_warning(tmp_path):
+    """95 Mpx: over Pillow's warning threshold (89 Mpx), under its hard limit (179 Mpx) and the pipeline's own.
+    Was: a DecompressionBombWarning on stderr, in the middle of the training log."""
+    import warnings
+
+    from adain.data.pipeline import readable_images
+
+    path = tmp_path / "large.png"
+    Image.new("1", (10000, 9500), 1).save(path)  # a few KB on disk
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (decoded,) = list(readable_images([(str(path), str(path))], 16))
+    assert decoded.shape[2] == 3 and min(decoded.shape[:2]) >= 16
+    assert [str(w.message) for w in caught if issubclass(w.category, Image.DecompressionBombWarning)] == []

@@ -96,3 +96,47 @@ def test_previews_skip_unreadable_files(tmp_path, shared_data):
         (tmp_path / name).write_bytes((shared_data / "content" / "chicago.jpg").read_bytes())
     previews = preview_images(SourceConfig(path=str(tmp_path)), 32, 4)
     assert previews.shape == (2, 32, 32, 3)
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_scale_jitter_replays_from_the_seed_and_changes_the_crops(shared_data, cache):
+    """data.min_load_size: each crop at a random scale between min_load_size and load_size, replayable."""
+    plain = small_config(shared_data, f"data.cache={str(cache).lower()}")
+    jittered = small_config(shared_data, f"data.cache={str(cache).lower()}", "data.min_load_size=32")
+    first = first_batches(jittered)
+    assert first[0]["content"].shape == (3, 32, 32, 3)
+    assert same(first, first_batches(jittered))
+    assert not same(first, first_batches(plain))
+
+
+def test_a_scaled_crop_at_the_load_size_is_the_plain_crop():
+    from adain.preprocess import random_crop, random_scaled_crop
+
+    image = tf.constant(np.random.default_rng(0).integers(0, 256, (64, 80, 3)), tf.uint8)
+    seed = tf.constant([3, 4], tf.int64)
+    plain = tf.cast(random_crop(image, 32, seed), tf.float32)
+    assert np.allclose(random_scaled_crop(image, 32, 64, tf.constant(64), seed), plain, atol=1e-3)
+    zoomed_out = random_scaled_crop(image, 32, 64, tf.constant(32), seed)  # a 64-px window shrunk to 32
+    assert zoomed_out.shape == (32, 32, 3) and not np.allclose(zoomed_out, plain, atol=1)
+
+
+def test_style_recolor_changes_only_the_share_of_styles_asked_for(shared_data):
+    plain = first_batches(small_config(shared_data), count=3)
+    recolored = first_batches(small_config(shared_data, "data.style_recolor=1.0"), count=3)
+    untouched = first_batches(small_config(shared_data, "data.style_recolor=0.0"), count=3)
+    assert same(plain, untouched)
+    for a, b in zip(plain, recolored, strict=True):
+        assert np.array_equal(a["content"], b["content"])  # photos are never recoloured
+        for style, changed in zip(a["style"], b["style"], strict=True):  # every style: hue and saturation changed
+            assert not np.allclose(style, changed, atol=2)
+            assert np.allclose(style.mean(), changed.mean(), atol=60)  # a recolouring, not another image
+
+
+def test_min_load_size_and_style_recolor_are_validated(shared_data):
+    from adain.config import validate
+    from adain.errors import UserError
+
+    with pytest.raises(UserError, match="min_load_size must be between"):
+        validate(small_config(shared_data, "data.min_load_size=16"))
+    with pytest.raises(UserError, match="style_recolor is a share"):
+        validate(small_config(shared_data, "data.style_recolor=1.5"))

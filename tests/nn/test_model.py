@@ -77,12 +77,11 @@ def test_input_scale_makes_a_decoder_of_scaled_features_the_same_function():
 
 @pytest.mark.slow  # minutes of real optimisation on 2 CPU cores
 def test_one_training_step_lowers_the_loss_on_real_images(encoder, shared_data):
-    from adain.media.images import load_image
-    from adain.preprocess import center_crop, resize_smaller_side
+    from adain.preprocess import prepare_image
 
     def batch(folder, n):
         paths = sorted(folder.iterdir())[:n]
-        return tf.stack([center_crop(resize_smaller_side(load_image(p), 64), 64) for p in paths])
+        return tf.stack([prepare_image(p, 64, crop=True) for p in paths])
 
     keras.utils.set_random_seed(0)
     model = AdaINModel(encoder, build_decoder())
@@ -97,11 +96,10 @@ def test_one_training_step_lowers_the_loss_on_real_images(encoder, shared_data):
 @pytest.mark.slow  # minutes of real optimisation on 2 CPU cores
 def test_encoder_transpose_init_starts_the_decoder_from_the_contents_structure(vgg_weights, encoder, shared_data):
     """model.decoder_init=encoder_transpose: untrained, the decoder already inverts relu4_1 far better than noise."""
-    from adain.media.images import load_image
-    from adain.preprocess import center_crop, resize_smaller_side
+    from adain.preprocess import prepare_image
     from adain.weights.normalization import scale_images
 
-    image = center_crop(resize_smaller_side(load_image(shared_data / "content" / "flowers.jpg"), 128), 128)[None]
+    image = prepare_image(shared_data / "content" / "flowers.jpg", 128, crop=True)[None]
     calibration = scale_images(128)  # what train.py calibrates on
     features = encoder(image)[-1]
     scores = {}
@@ -135,6 +133,32 @@ def test_model_config_round_trip_rebuilds_the_same_network(encoder):
     images = {"content": np.random.default_rng(0).uniform(0, 255, (1, 32, 40, 3)).astype("float32")}
     images["style"] = images["content"][:, ::-1]
     np.testing.assert_allclose(rebuilt(images).numpy(), model(images).numpy(), rtol=1e-5, atol=1e-3)
+
+
+def test_output_range_loss_is_zero_inside_0_255_and_the_squared_excess_outside():
+    inside = tf.constant(np.random.default_rng(0).uniform(0, 255, (1, 4, 4, 3)), tf.float32)
+    assert float(losses.output_range_excess(inside)) == 0.0
+    outside = np.full((1, 4, 4, 3), 100.0, np.float32)
+    outside[0, 0, 0, 0], outside[0, 1, 1, 1] = 255 + 51, -25.5  # 0.2 above, 0.1 below, in 0..1 units
+    assert float(losses.output_range_excess(tf.constant(outside))) == pytest.approx((0.2**2 + 0.1**2) / 48)
+
+
+def test_with_an_output_range_weight_the_losses_see_the_written_pixels(encoder, shared_data):
+    """train.output_range_weight: losses on the clipped output, plus the range term in the step's logs."""
+    from adain.media.images import load_image
+    from adain.preprocess import center_crop, resize_smaller_side
+
+    images = [center_crop(resize_smaller_side(load_image(p), 32), 32) for p in sorted(shared_data.glob("*/*.jpg"))[:2]]
+    raw = tf.constant([[[[-40.0, 128.0, 300.0]]]])
+    plain, ranged = AdaINModel(encoder, build_decoder()), AdaINModel(encoder, build_decoder(), output_range_weight=10.0)
+    assert np.array_equal(plain.as_written(raw), raw)
+    assert np.array_equal(ranged.as_written(raw), [[[[0.0, 128.0, 255.0]]]])
+    assert ranged.get_config()["output_range_weight"] == 10.0
+    ranged.compile(optimizer=keras.optimizers.Adam(1e-4))
+    logs = ranged.train_step({"content": tf.stack(images[:1]), "style": tf.stack(images[1:])})
+    assert float(logs["range_loss"]) >= 0.0
+    expected = float(logs["content_loss"]) + 10.0 * float(logs["style_loss"]) + 10.0 * float(logs["range_loss"])
+    assert float(logs["loss"]) == pytest.approx(expected, rel=1e-5)
 
 
 def test_temporal_loss_zero_for_identity_without_noise_positive_for_a_move_or_noise(encoder, shared_data):

@@ -49,7 +49,7 @@ def test_one_pair_with_gatys_and_without_the_peer(tmp_path, shared_data):
     output = tmp_path / "report"
     result = subprocess.run(
         [sys.executable, str(REPO / "bench" / "quality.py"), "--content", str(content), "--style", str(style)]
-        + ["--max-images", "1", "--size", "64", "--style-size", "64", "--gatys-iterations", "2", "--no-peer"]
+        + ["--max-images", "1", "--size", "64", "48", "--gatys-iterations", "2", "--no-peer"]
         + ["--output", str(output)],
         cwd=REPO,
         env=command_env(ADAIN_CHECKPOINT=str(decoder)),
@@ -61,8 +61,15 @@ def test_one_pair_with_gatys_and_without_the_peer(tmp_path, shared_data):
     assert "| untrained | 1 |" in result.stdout  # the default checkpoint, measured on one pair
     assert "| gatys | 1 |" in result.stdout
     assert "peer not measured: --no-peer" in result.stdout
+    assert "## 64 px" in result.stdout and "## 48 px" in result.stdout and "Per kind of painting" in result.stdout
     report = json.loads((output / "report.json").read_text())
-    assert set(report["methods"]) == {"untrained", "gatys"}
-    assert report["gatys_pairs"] == 1 and report["peer"]["measured"] is False
-    with Image.open(output / "sheet.jpg") as sheet:  # content, style, untrained, gatys: 4 columns of 160 px
+    first, second = report["sizes"]["64"], report["sizes"]["48"]
+    assert set(first["methods"]) == {"untrained", "gatys"} and set(second["methods"]) == {"untrained"}  # Gatys once
+    assert first["gatys_pairs"] == 1 and first["peer"]["measured"] is False
+    assert first["style_size"] == 64 and second["style_size"] == 48  # the style follows the content's size
+    mean = second["methods"]["untrained"]["mean"]
+    assert {"gram_style_loss", "ssim", "colour_distance", "streak_ratio", "median"} <= set(mean)
+    assert mean["median"]["style_loss"] == pytest.approx(mean["style_loss"])  # one pair: median = mean
+    assert list(first["per_style"]["untrained"]) == first["styles"]
+    with Image.open(output / "sheet_64.jpg") as sheet:  # content, style, untrained, gatys: 4 columns of 160 px
         assert sheet.size[0] == 4 * 160 + 5 * 4

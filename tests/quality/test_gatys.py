@@ -5,8 +5,7 @@ import pytest
 from PIL import Image
 from support import run_script
 
-from adain.media.images import load_image
-from adain.preprocess import center_crop, resize_smaller_side
+from adain.preprocess import prepare_image
 from adain.quality.gatys import Gatys, gram_matrix
 from adain.quality.gatys_settings import GatysSettings
 from adain.weights.normalization import encoder_weights
@@ -18,7 +17,7 @@ def normalised_weights(vgg_weights):
 
 
 def square(path, size):
-    return np.asarray(center_crop(resize_smaller_side(load_image(path), size), size))
+    return np.asarray(prepare_image(path, size, crop=True))
 
 
 def test_gram_matrix_is_position_normalised():
@@ -101,7 +100,7 @@ def test_infer_method_gatys_writes_content_sized_images(shared_data, tmp_path):
         "2",
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    expected = resize_smaller_side(load_image(content), 48).shape
+    expected = prepare_image(content, 48).shape
     assert Image.open(out).size == (expected[1], expected[0])
     assert (tmp_path / "out_iter00002.png").is_file()
 

@@ -5,16 +5,15 @@ import pytest
 
 from adain.config import load_config
 from adain.errors import UserError
-from adain.media.images import load_image
 from adain.nn.vgg import build_vgg19_encoder
-from adain.preprocess import center_crop, resize_smaller_side
+from adain.preprocess import prepare_image
 from adain.weights import normalization as norm
 
 LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block4_conv2", "block5_conv1")
 
 
 def test_normalised_features_are_a_positive_per_channel_rescaling(vgg_weights, shared_data):
-    image = np.asarray(center_crop(resize_smaller_side(load_image(shared_data / "content" / "cornell.jpg"), 96), 96))
+    image = np.asarray(prepare_image(shared_data / "content" / "cornell.jpg", 96, crop=True))
     scales = norm.channel_scales(vgg_weights)
     plain = build_vgg19_encoder(vgg_weights, LAYERS)(image[None])
     normalised = build_vgg19_encoder(norm.normalize_vgg_weights(vgg_weights, scales), LAYERS)(image[None])
@@ -33,7 +32,7 @@ def test_normalised_features_are_a_positive_per_channel_rescaling(vgg_weights, s
 
 
 def test_normalised_means_are_one_on_the_measured_images(vgg_weights, shared_data):
-    images = [np.asarray(resize_smaller_side(load_image(p), 48)) for p in sorted((shared_data / "style").iterdir())[:2]]
+    images = [np.asarray(prepare_image(p, 48)) for p in sorted((shared_data / "style").iterdir())[:2]]
     means = norm.measure_channel_means(vgg_weights, images)
     scales = {name: norm.safe_scales(m) for name, m in means.items()}
     after = norm.measure_channel_means(norm.normalize_vgg_weights(vgg_weights, scales), images)
@@ -44,7 +43,7 @@ def test_normalised_means_are_one_on_the_measured_images(vgg_weights, shared_dat
 
 def test_means_are_cached_per_weights(vgg_weights, tmp_path, monkeypatch, shared_data):
     monkeypatch.setenv("ADAIN_CACHE_DIR", str(tmp_path))
-    small = [np.asarray(resize_smaller_side(load_image(shared_data / "content" / "sailboat.jpg"), 32))]
+    small = [np.asarray(prepare_image(shared_data / "content" / "sailboat.jpg", 32))]
     calls = []
     monkeypatch.setattr(norm, "scale_images", lambda size=norm.SCALE_SIZE: calls.append(size) or small)
     unknown = {name: (kernel * 3.0, bias * 3.0) for name, (kernel, bias) in vgg_weights.items()}  # none shipped
@@ -117,8 +116,8 @@ def test_fine_tuning_across_normalisations_keeps_the_decoders_images(vgg_weights
     keras.utils.set_random_seed(1)
     build_decoder().save(source / "decoder.keras")
     save_config(Config(), source / "config.yaml")  # model.vgg_normalization: none
-    content = np.asarray(center_crop(resize_smaller_side(load_image(shared_data / "content" / "flowers.jpg"), 64), 64))
-    style = np.asarray(center_crop(resize_smaller_side(load_image(shared_data / "style" / "mondrian.jpg"), 64), 64))
+    content = np.asarray(prepare_image(shared_data / "content" / "flowers.jpg", 64, crop=True))
+    style = np.asarray(prepare_image(shared_data / "style" / "mondrian.jpg", 64, crop=True))
     inputs = {"content": content[None], "style": style[None]}
     outputs = {}
     for normalization in ("none", "per_channel"):

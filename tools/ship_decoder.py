@@ -1,0 +1,46 @@
+"""Turn a training run's newest checkpoint into an inference run directory: decoder.keras + config.yaml.
+
+A long run is measured while it trains (its decoder.keras is only written at the end): this snapshots
+the newest checkpoint that restores, so `bench/quality.py --checkpoint OUT` scores exactly that step, and
+shipping is the same command with `--out checkpoints/adain-corpus` (the model card, README.md there, is
+written by hand). The config is the run's own, with run_dir set to OUT; the step goes into the output
+folder's `step.txt`.
+
+  python tools/ship_decoder.py --run /work/runs/colour --out /work/runs/colour-snap
+  python tools/ship_decoder.py --run /work/runs/colour --out checkpoints/adain-corpus
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from adain.config import from_dict, save_config
+from adain.media.files import atomic_path
+from adain.run import CHECKPOINT_DIR, build_configured_decoder, make_checkpoint, read_run_config, save_decoder
+from adain.run.checkpoints import restore_newest
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, required=True, help="a train.py run directory (with checkpoints/)")
+    parser.add_argument("--out", type=Path, required=True, help="the inference run directory to write")
+    args = parser.parse_args()
+    config = from_dict(read_run_config(args.run))
+    decoder = build_configured_decoder(config.model)
+    prefix = restore_newest(make_checkpoint(decoder), args.run / CHECKPOINT_DIR, partial=True)
+    if prefix is None:
+        raise SystemExit(f"error: no checkpoint in {args.run / CHECKPOINT_DIR}")
+    step = int(prefix.rsplit("-", 1)[1])
+    config.run_dir = str(args.out)
+    config.train.init_from = None
+    args.out.mkdir(parents=True, exist_ok=True)
+    save_decoder(decoder, args.out, config.model)
+    save_config(config, args.out / "config.yaml")
+    with atomic_path(args.out / "step.txt") as partial:
+        partial.write_text(f"{step}\n")
+    print(f"{args.out}: decoder of {prefix} (step {step})")
+
+
+if __name__ == "__main__":
+    main()
