@@ -55,6 +55,7 @@ CLIPS = ("ambush_3.mp4", "market_4.mp4", "cutBunny.mp4")
 STYLES = ("van_gogh_starry_night.jpg", "hokusai_great_wave.jpg", "turner_shipwreck.jpg")
 BATCH = 4  # frames per batch, as `adain stylize --batch-size` defaults to
 PEER_SMOOTH = (0.0, 0.5)
+WARM: set = set()  # (frame shape, statistics given) already traced
 
 
 def build_parser() -> ArgumentParser:
@@ -96,9 +97,12 @@ def load_clip(spec: str, frames: int, size: int) -> list[np.ndarray]:
 
 def run_method(stylizer: Stylizer, clip, styles, settings: TemporalSettings) -> tuple[list[np.ndarray], float, float]:
     """(uint8 frames, seconds, seconds of optical flow) of one method on one clip, in batches as the CLI runs."""
-    warm = TemporalVideo(stylizer, settings)  # untimed: traces this size and method's decode path
-    warm.advance(np.stack(clip[:2]))
-    warm.stylize(styles)
+    path = (clip[0].shape, settings.uses_stats)
+    if path not in WARM:  # untimed: traces this size's decode path (statistics given or not) once
+        warm = TemporalVideo(stylizer, settings)
+        warm.advance(np.stack(clip[:2]))
+        warm.stylize(styles)
+        WARM.add(path)
     video = TemporalVideo(stylizer, settings)
     outputs = []
     start = time.perf_counter()
@@ -219,60 +223,8 @@ def summary(rows: Sequence[dict], methods: Sequence[str], default: str) -> tuple
     return text, {"means": means, "verdict": verdict}
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    for method in methods:
-        TemporalSettings(method)  # one line for an unknown method, before any model loads
-    if "none" not in methods:
-        methods.insert(0, "none")  # the per-frame reference for ghosting and the ratios
-    if args.frames < 2 or min(args.size, args.style_size, args.style_every) < 1:
-        raise UserError("--frames must be >= 2; --size, --style-size and --style-every >= 1")
-    style_paths = expand_inputs(args.styles, "style")
-    style_names, style_images = load_set([str(p) for p in style_paths], args.style_size, None, "style")
-    stylizer = Stylizer.from_checkpoint(args.checkpoint)
-    metrics = Metrics(args.vgg_weights)
-    encoded = [stylizer.encode_styles([image]) for image in style_images]
-    style_features = [metrics.features(image) for image in style_images]
-    print(f"{len(args.clips)} clips x {len(style_names)} styles, methods {methods}; {device_description()}")
-    rows, floors, shown, why_no_peer = [], {}, {}, ""
-    for clip_spec in args.clips:
-        clip = load_clip(clip_spec, args.frames, args.size)
-        name = Path(clip_spec).stem
-        motion = ClipMotion.of([to_uint8(f) for f in clip])
-        floors[name] = {"warping_error": warping_error(clip, motion), "reliable_share": motion.reliable_share()}
-        print(f"{name}: {len(clip)} frames {clip[0].shape[1]}x{clip[0].shape[0]}, floor {floors[name]}")
-        peer, why_no_peer = measure_peer(args, [to_uint8(f) for f in clip], motion)
-        for label, result in peer.items():
-            frames = result.pop("frames")
-            rows.append({"clip": name, "style": f"peer style {args.peer_style}", "method": label, **result})
-            if not shown:
-                shown[label] = frames
-        for s, style_name in enumerate(style_names):
-            per_frame = None
-            for method in methods:
-                settings = TemporalSettings(method, args.blend, args.momentum, args.flow_size)
-                outputs, seconds, flow_seconds = run_method(stylizer, clip, encoded[s], settings)
-                per_frame = outputs if method == "none" else per_frame
-                row = {
-                    "clip": name,
-                    "style": style_name,
-                    "method": method,
-                    "warping_error": warping_error(outputs, motion),
-                    "ghosting": ghosting(outputs, per_frame, motion),
-                    "style_loss": style_losses(metrics, clip, outputs, style_features[s], args.style_every),
-                    "fps": len(clip) / seconds,
-                    "flow_share": flow_seconds / seconds,
-                }
-                rows.append(row)
-                print(table([row]).splitlines()[-1], flush=True)
-                if clip_spec == args.clips[0] and s == 0:
-                    shown[method] = outputs
-        if clip_spec == args.clips[0]:
-            t = len(clip) // 2 - 1
-            args.output.mkdir(parents=True, exist_ok=True)
-            save_image(strip(clip, shown, motion, t), args.output / "strip.jpg", quality=85)
-
+def write_report(args, methods, style_names, rows, floors, why_no_peer, final: bool = False) -> None:
+    """report.json and report.md of the rows so far (after every clip: a long run that is stopped keeps its clips)."""
     text, overall = summary(rows, methods, DEFAULT_TEMPORAL)
     floor_text = ", ".join(f"{k} {v['warping_error']:.2f}" for k, v in floors.items())
     markdown = (
@@ -300,7 +252,66 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "report.json").write_text(json.dumps(report, indent=2))
     (args.output / "report.md").write_text(markdown)
-    print(markdown)
+    if final:
+        print(markdown)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    for method in methods:
+        TemporalSettings(method)  # one line for an unknown method, before any model loads
+    if "none" not in methods:
+        methods.insert(0, "none")  # the per-frame reference for ghosting and the ratios
+    if args.frames < 2 or min(args.size, args.style_size, args.style_every) < 1:
+        raise UserError("--frames must be >= 2; --size, --style-size and --style-every >= 1")
+    style_paths = expand_inputs(args.styles, "style")
+    style_names, style_images = load_set([str(p) for p in style_paths], args.style_size, None, "style")
+    stylizer = Stylizer.from_checkpoint(args.checkpoint)
+    metrics = Metrics(args.vgg_weights)
+    encoded = [stylizer.encode_styles([image]) for image in style_images]
+    style_features = [metrics.features(image) for image in style_images]
+    print(f"{len(args.clips)} clips x {len(style_names)} styles, methods {methods}; {device_description()}")
+    rows, floors, shown, why_no_peer = [], {}, {}, ""
+    for clip_spec in args.clips:
+        clip = load_clip(clip_spec, args.frames, args.size)
+        name = Path(clip_spec).stem
+        motion = ClipMotion.of([to_uint8(f) for f in clip])
+        floors[name] = {"warping_error": warping_error(clip, motion), "reliable_share": motion.reliable_share()}
+        print(f"{name}: {len(clip)} frames {clip[0].shape[1]}x{clip[0].shape[0]}, floor {floors[name]}")
+        peer, why_no_peer = measure_peer(args, [to_uint8(f) for f in clip], motion)
+        for label, result in peer.items():
+            frames = result.pop("frames")
+            rows.append({"clip": name, "style": f"peer style {args.peer_style}", "method": label, **result})
+            if clip_spec == args.clips[0]:
+                shown[label] = frames
+        for s, style_name in enumerate(style_names):
+            per_frame = None
+            for method in methods:
+                settings = TemporalSettings(method, args.blend, args.momentum, args.flow_size)
+                outputs, seconds, flow_seconds = run_method(stylizer, clip, encoded[s], settings)
+                per_frame = outputs if method == "none" else per_frame
+                row = {
+                    "clip": name,
+                    "style": style_name,
+                    "method": method,
+                    "warping_error": warping_error(outputs, motion),
+                    "ghosting": ghosting(outputs, per_frame, motion),
+                    "style_loss": style_losses(metrics, clip, outputs, style_features[s], args.style_every),
+                    "fps": len(clip) / seconds,
+                    "flow_share": flow_seconds / seconds,
+                }
+                rows.append(row)
+                print(table([row]).splitlines()[-1], flush=True)
+                if clip_spec == args.clips[0] and s == 0:
+                    shown[method] = outputs
+        if clip_spec == args.clips[0]:
+            t = len(clip) // 2 - 1
+            args.output.mkdir(parents=True, exist_ok=True)
+            save_image(strip(clip, shown, motion, t), args.output / "strip.jpg", quality=85)
+        write_report(args, methods, style_names, rows, floors, why_no_peer)
+
+    write_report(args, methods, style_names, rows, floors, why_no_peer, final=True)
     print(f"wrote {args.output}/report.json, report.md and strip.jpg", file=sys.stderr)
     return 0
 

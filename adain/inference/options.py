@@ -35,7 +35,7 @@ def normalize_style_weights(weights: Sequence[float] | None, style_count: int) -
 
 # Video: how frames are kept steady (adain.inference.temporal); the default was chosen by bench/video.py.
 TEMPORAL_METHODS = ("flow+stats", "flow", "stats", "none")
-DEFAULT_TEMPORAL = "flow+stats"
+DEFAULT_TEMPORAL = "flow"
 
 
 def check_temporal(method: str) -> str:

@@ -41,10 +41,10 @@ class TemporalSettings:
     """How a video is kept steady. The defaults are the measured ones (docs/stylize.md, "Video")."""
 
     method: str = DEFAULT_TEMPORAL
-    blend: float = 0.8  # weight of the warped previous output where the flow is reliable (flow)
+    blend: float = 0.5  # weight of the warped previous output where the flow is reliable (flow)
     momentum: float = 0.9  # weight of the past in the moving average of the content statistics (stats)
-    flow_size: int = 180  # smaller side at which the flow is computed (0: the frames' size)
-    flow_preset: str = "ultrafast"  # DIS preset: ultrafast, fast or medium
+    flow_size: int = 360  # flow on frames whose smaller side is at most this (0: the frames' size)
+    flow_preset: str = "medium"  # DIS preset: ultrafast, fast or medium
     detail: float = DETAIL_SIGMA  # pixels: finer than this is texture, blended without flattening (blend_warped)
 
     def __post_init__(self) -> None:

@@ -296,3 +296,19 @@ def test_train_py_on_the_messy_tree(tmp_path, messy_tree):
     scalars = skipped_scalars(run_dir / "logs")
     assert [step for step, _ in scalars] == list(range(1, steps + 1))
     assert scalars[-1][1] == len(bad)
+
+
+def test_a_large_image_under_the_hard_limit_is_decoded_without_a_warning(tmp_path):
+    """95 Mpx: over Pillow's warning threshold (89 Mpx), under its hard limit (179 Mpx) and the pipeline's own.
+    Was: a DecompressionBombWarning on stderr, in the middle of the training log."""
+    import warnings
+
+    from adain.data.pipeline import readable_images
+
+    path = tmp_path / "large.png"
+    Image.new("1", (10000, 9500), 1).save(path)  # a few KB on disk
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (decoded,) = list(readable_images([(str(path), str(path))], 16))
+    assert decoded.shape[2] == 3 and min(decoded.shape[:2]) >= 16
+    assert [str(w.message) for w in caught if issubclass(w.category, Image.DecompressionBombWarning)] == []

@@ -68,11 +68,11 @@ def test_steady_methods_flicker_less_than_per_frame_on_a_real_clip(clip, shared_
     motion = ClipMotion.of(clip)
     outputs = {
         method: list(stylizer.stylize_frames(clip, style, temporal=method, style_size=128, batch_size=4))
-        for method in ("none", "stats", "flow", "flow+stats")
+        for method in ("none", "stats", "flow")  # flow+stats: bench/video.py's smoke test
     }
     assert all(len(frames) == FRAMES and frames[0].shape == clip[0].shape for frames in outputs.values())
     errors = {method: warping_error(frames, motion) for method, frames in outputs.items()}
-    assert errors["flow"] < 0.6 * errors["none"] and errors["flow+stats"] < 0.6 * errors["none"], errors
+    assert errors["flow"] < 0.6 * errors["none"], errors
     assert errors["stats"] < errors["none"], errors
     np.testing.assert_array_equal(outputs["flow"][0], outputs["none"][0])  # the first frame has no past
     assert ghosting(outputs["none"], outputs["none"], motion) == 0.0
