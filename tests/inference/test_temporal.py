@@ -59,6 +59,7 @@ def clip(shared_data):
             return frames
 
 
+@pytest.mark.slow  # the shipped model on a real clip, three times over: ~25 s of the fast tier's 120-s budget
 def test_steady_methods_flicker_less_than_per_frame_on_a_real_clip(clip, shared_data):
     """The shipped model on 6 frames of Sintel at 64 px, through the Python API (`temporal=`)."""
     from adain.inference.stylizer import Stylizer
