@@ -185,6 +185,11 @@ def random_crops(
     """
     decode = decode_fn(images, load_size, skipped)
     base_seed = tf.constant(seed, tf.int64)
+
+    def scale_of(index: tf.Tensor) -> tf.Tensor:  # scale jitter: the crop's smaller side, from (seed, index)
+        fold = tf.random.experimental.stateless_fold_in(tf.stack([base_seed, index]), 1)
+        return random_load_size(min_load_size, load_size, fold)
+
     if cache:
         records = images.records(seed, shuffle=False)
         if shard is not None:
@@ -204,10 +209,7 @@ def random_crops(
         def cached_crop(index: tf.Tensor, image: tf.Tensor) -> tf.Tensor:
             if min_load_size is None:
                 return tf.cast(random_crop(image, crop_size, tf.stack([base_seed, index])), tf.float32)
-            scale_to = random_load_size(
-                min_load_size, load_size, tf.random.experimental.stateless_fold_in(tf.stack([base_seed, index]), 1)
-            )
-            return random_scaled_crop(image, crop_size, load_size, scale_to, tf.stack([base_seed, index]))
+            return random_scaled_crop(image, crop_size, load_size, scale_of(index), tf.stack([base_seed, index]))
 
         return stream.enumerate().map(cached_crop, num_parallel_calls=AUTOTUNE, deterministic=True)
     stream = images.records(seed, shuffle=True).repeat().enumerate()
@@ -218,13 +220,7 @@ def random_crops(
     ).filter(_is_image)
 
     def file_crop(image: tf.Tensor, index: tf.Tensor) -> tf.Tensor:
-        size = (
-            load_size
-            if min_load_size is None
-            else random_load_size(
-                min_load_size, load_size, tf.random.experimental.stateless_fold_in(tf.stack([base_seed, index]), 1)
-            )
-        )
+        size = load_size if min_load_size is None else scale_of(index)
         return resize_smaller_side_and_random_crop(image, size, crop_size, tf.stack([base_seed, index]))
 
     return decoded.map(file_crop, num_parallel_calls=AUTOTUNE, deterministic=True)
