@@ -24,7 +24,9 @@ TFLite (mobile): the same computation for one image, content [H, W, 3] and style
 uint8 (resize the interpreter's inputs to the image sizes), alpha float32 -> stylized [H, W, 3];
 `--float16` stores the weights as float16 (half the file, slightly different pixels).
 
-The graph is the Python API's (`adain.inference.stylizer.Stylizer`): same padding, AdaIN and rounding."""
+The graph is the Python API's (`adain.inference.stylizer.Stylizer`): same padding, AdaIN and rounding,
+with the network's own colours (`--color-match 0` of `adain stylize`): the output is not moved towards the
+style's colours, as the colour transfer needs an eigendecomposition that TFLite lacks."""
 
 EXAMPLES = """examples:
   adain export --checkpoint checkpoints/demo --format saved_model --output exported/adain/1

@@ -18,7 +18,14 @@ from adain.cli.common import ArgumentParser, tensorflow_quietly
 from adain.config import NORMALIZATIONS
 from adain.errors import UserError
 from adain.inference.memory import check_memory
-from adain.inference.options import DEFAULT_TEMPORAL, TEMPORAL_METHODS, check_size, normalize_style_weights
+from adain.inference.options import (
+    DEFAULT_COLOR_MATCH,
+    DEFAULT_TEMPORAL,
+    TEMPORAL_METHODS,
+    check_color_match,
+    check_size,
+    normalize_style_weights,
+)
 from adain.inference.plan import Plan
 from adain.media.files import check_can_write
 from adain.media.images import (
@@ -54,6 +61,12 @@ The paper's controls:
   --preserve-color        keep the content's colours: each style is first recoloured to the
                           content's RGB mean and covariance (linear colour transfer, Gatys et
                           al. 2016, as in the paper), then transferred as usual
+
+Beyond the paper:
+  --color-match S         0..1: move the output's RGB mean and covariance this share of the way
+                          towards the style's (times alpha; not with --mask). AdaIN alone leaves
+                          flat, saturated paintings' colours bleached; the default 0.5 was chosen
+                          by measurement (docs/quality.md); 0 gives the network's own colours
 
 A video content (.mp4, .mov, .mkv, .avi, .webm) is stylized frame by frame at its own frame
 rate (needs `pip install adain[video]`). Outputs always have the content's size after
@@ -106,6 +119,13 @@ def build_parser(prog: str = "adain stylize") -> ArgumentParser:
         "--mask", nargs="+", metavar="PATH", help="mask image(s) assigning the styles to regions of the content"
     )
     parser.add_argument("--preserve-color", action="store_true", help="keep the content's colours")
+    parser.add_argument(
+        "--color-match",
+        type=float,
+        default=DEFAULT_COLOR_MATCH,
+        metavar="S",
+        help=f"0..1: move the output's colours towards the style's (default {DEFAULT_COLOR_MATCH}; 0: the network's)",
+    )
     parser.add_argument(
         "--content-size", type=int, default=0, metavar="N", help="resize content's smaller side (0 keeps it)"
     )
@@ -247,6 +267,7 @@ def make_plan(args) -> Plan:
         style_size=args.style_size,
         crop=args.crop,
         preserve_color=args.preserve_color,
+        color_match=check_color_match(args.color_match),
         batch_size=args.batch_size,
         temporal=args.temporal,
     )

@@ -15,6 +15,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from adain.errors import UserError
+from adain.inference.color import color_moments
 from adain.inference.plan import Key, Plan
 from adain.inference.stylizer import StyleStatistics, Stylizer
 from adain.media.images import contact_sheet, load_image, oriented_size, save_image
@@ -59,7 +60,7 @@ def stylize_images(stylizer: Stylizer, plan: Plan, indices: list[int], keep: boo
             regions = plan.regions(contents.shape[1], contents.shape[2])
             for g, group in enumerate(plan.groups):
                 outputs = stylizer.stylize_batch(
-                    contents, styles.get(group, contents), plan.alphas, plan.weights, regions
+                    contents, styles.get(group, contents), plan.alphas, plan.weights, regions, plan.color_match
                 )
                 for a, images in enumerate(outputs):
                     for index, image in zip(batch, images, strict=True):
@@ -86,11 +87,11 @@ def stylize_tiled(
         content = stylizer.prepare(plan.contents[index], plan.content_size, plan.crop).numpy()[None]
         for g, (style,) in enumerate(plan.groups):
             if style not in features:
-                features[style] = stylizer.encode(
-                    stylizer.prepare(plan.styles[style], plan.style_size, plan.crop)[None]
-                )
+                prepared = stylizer.prepare(plan.styles[style], plan.style_size, plan.crop)[None]
+                features[style] = stylizer.encode(prepared), color_moments(prepared)
+            encoded, colors = features[style]
             for a, alpha in enumerate(plan.alphas):
-                image = stylizer.stylize_features(content, features[style], alpha, tile_size=tile_size)[0]
+                image = stylizer.stylize_features(content, encoded, alpha, tile_size, colors, plan.color_match)[0]
                 _write(image, plan.outputs[(index, g, a)])
                 if keep:
                     kept[(index, g, a)] = image

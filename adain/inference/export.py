@@ -1,7 +1,9 @@
 """A trained run as a SavedModel (TF Serving) or a TFLite file, traced from the Python API's graph.
 
 The signatures (inputs, outputs, dtypes) are documented where users read them: `adain export --help`
-(adain/cli/export.py). The graph is `adain.inference.stylizer.Stylizer`'s: same padding, AdaIN and rounding.
+(adain/cli/export.py). The graph is `adain.inference.stylizer.Stylizer`'s: same padding, AdaIN and rounding,
+with `color_match=0` (the network's own colours): the colour transfer needs an eigendecomposition, which TFLite
+lacks; a server applies `adain.inference.color.toward_colors` to the output for the Python API's default.
 """
 
 from __future__ import annotations

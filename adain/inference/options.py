@@ -33,6 +33,18 @@ def normalize_style_weights(weights: Sequence[float] | None, style_count: int) -
     return [w / total for w in weights]
 
 
+# Share of the way from the decoder's colours to the style's (adain.inference.color); chosen by measurement on
+# training-split paintings (docs/quality.md, "Colour (issue 21)").
+DEFAULT_COLOR_MATCH = 0.5
+
+
+def check_color_match(strength: float) -> float:
+    strength = float(strength)
+    if not (math.isfinite(strength) and 0.0 <= strength <= 1.0):
+        raise UserError(f"color match must be in [0, 1] (0: the network's colours, 1: the style's), got {strength:g}")
+    return strength
+
+
 # Video: how frames are kept steady (adain.inference.temporal); the default was chosen by bench/video.py.
 TEMPORAL_METHODS = ("flow+stats", "flow", "stats", "none")
 DEFAULT_TEMPORAL = "flow"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from adain.inference.options import DEFAULT_TEMPORAL
+from adain.inference.options import DEFAULT_COLOR_MATCH, DEFAULT_TEMPORAL
 from adain.media.masks import mask_regions
 
 Key = tuple[int, int, int]  # (content index, style group index, alpha index)
@@ -32,6 +32,7 @@ class Plan:
     style_size: int = 512  # smaller side of the styles (0 keeps it)
     crop: bool = False  # centre square crop after resizing
     preserve_color: bool = False
+    color_match: float = DEFAULT_COLOR_MATCH  # how far outputs move towards the style's colours (0..1)
     batch_size: int = 4  # same-size contents (or video frames) per batch
     temporal: str = DEFAULT_TEMPORAL  # video: how frames are kept steady (adain.inference.temporal)
 

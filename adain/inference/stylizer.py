@@ -17,9 +17,15 @@ import tensorflow as tf
 from PIL import Image
 
 from adain.errors import UserError
-from adain.inference.color import match_color
+from adain.inference.color import color_moments, match_color, toward_colors
 from adain.inference.controls import blended_target, masked_target, region_weights
-from adain.inference.options import check_alpha, check_size, normalize_style_weights
+from adain.inference.options import (
+    DEFAULT_COLOR_MATCH,
+    check_alpha,
+    check_color_match,
+    check_size,
+    normalize_style_weights,
+)
 from adain.inference.temporal import DEFAULT_TEMPORAL, TemporalSettings, TemporalVideo, check_temporal
 from adain.inference.tiling import TiledStylizer
 from adain.media.images import ImageLike, as_rgb_array, to_uint8
@@ -43,14 +49,23 @@ SIZE = tf.TensorSpec([], tf.int32)
 
 @dataclass(frozen=True)
 class StyleStatistics:
-    """relu4_1 channel mean and std of K styles: [1, K, C], or [N, K, C] (one set per content)."""
+    """relu4_1 channel mean and std of K styles: [1, K, C], or [N, K, C] (one set per content); and their RGB
+    mean [., K, 3] and covariance [., K, 3, 3] (`adain.inference.color.color_moments`), for `color_match`."""
 
     mean: tf.Tensor
     std: tf.Tensor
+    color_mean: tf.Tensor
+    color_covariance: tf.Tensor
 
     @property
     def count(self) -> int:
         return int(self.mean.shape[1])
+
+    @staticmethod
+    def concat(parts: Sequence[StyleStatistics]) -> StyleStatistics:
+        """The styles of several sets side by side (axis K)."""
+        fields = zip(*((p.mean, p.std, p.color_mean, p.color_covariance) for p in parts), strict=True)
+        return StyleStatistics(*(tf.concat(list(f), axis=1) for f in fields))
 
 
 class Stylizer:
@@ -136,12 +151,15 @@ class Stylizer:
             per_content = [prepared]
         else:
             per_content = [[match_color(style, content) for style in prepared] for content in np.asarray(recolor_to)]
-        means, stds = [], []
+        means, stds, color_means, color_covariances = [], [], [], []
         for group in per_content:
             stats = [self._statistics(tf.convert_to_tensor(style[None], tf.float32)) for style in group]
+            colors = [color_moments(tf.convert_to_tensor(style[None], tf.float32)) for style in group]
             means.append(tf.concat([m for m, _ in stats], axis=0))
             stds.append(tf.concat([s for _, s in stats], axis=0))
-        return StyleStatistics(tf.stack(means), tf.stack(stds))
+            color_means.append(tf.concat([m for m, _ in colors], axis=0))
+            color_covariances.append(tf.concat([c for _, c in colors], axis=0))
+        return StyleStatistics(*(tf.stack(x) for x in (means, stds, color_means, color_covariances)))
 
     def stylize_batch(
         self,
@@ -150,6 +168,7 @@ class Stylizer:
         alphas: Sequence[float] = (1.0,),
         weights: Sequence[float] | None = None,
         regions: np.ndarray | None = None,
+        color_match: float = DEFAULT_COLOR_MATCH,
     ) -> list[np.ndarray]:
         """A [N, H, W, 3] batch of same-size contents against encoded styles, for each alpha: list of uint8 [N, H, W, 3].
 
@@ -159,7 +178,10 @@ class Stylizer:
         contents = tf.convert_to_tensor(contents, tf.float32)
         height, width = int(contents.shape[1]), int(contents.shape[2])
         features = self.encode(contents)
-        return [self.decode(features, styles, (height, width), alpha, weights, regions) for alpha in alphas]
+        size = (height, width)
+        return [
+            self.decode(features, styles, size, alpha, weights, regions, color_match=color_match) for alpha in alphas
+        ]
 
     def decode(
         self,
@@ -170,14 +192,19 @@ class Stylizer:
         weights: Sequence[float] | None = None,
         regions: np.ndarray | None = None,
         content_statistics: tuple[tf.Tensor, tf.Tensor] | None = None,
+        color_match: float = DEFAULT_COLOR_MATCH,
     ) -> np.ndarray:
         """AdaIN and the decoder only, on content features from `encode` (of images of `size` = (H, W)): uint8
         [N, H, W, 3]. What a change of alpha, weights or regions costs once the content and styles are encoded.
 
         content_statistics: (mean, std) [N, 1, 1, C] to normalise the content with instead of its own (video
-        smooths them over time: adain.inference.temporal); not used with regions, which have their own."""
+        smooths them over time: adain.inference.temporal); not used with regions, which have their own.
+        color_match: how far the output moves towards the (blended) style's RGB mean and covariance, times alpha
+        (`adain.inference.color`); 0 gives the decoder's own colours. With regions, each region towards its style's,
+        measured and applied within the region."""
         height, width = size
-        alpha = tf.constant(check_alpha(alpha), tf.float32)
+        strength = check_color_match(color_match) * check_alpha(alpha)
+        alpha = tf.constant(alpha, tf.float32)
         if regions is not None:
             if regions.shape[:2] != (height, width) or regions.shape[-1] != styles.count:
                 raise UserError(
@@ -185,6 +212,8 @@ class Stylizer:
                 )
             cells = region_weights(regions[None])
             output = self._decode_masked(features, styles.mean, styles.std, cells, alpha, height, width)
+            if strength > 0:
+                output = self._recolor_regions(output, styles, regions, strength)
         else:
             blend = tf.constant(normalize_style_weights(weights, styles.count), tf.float32)
             if content_statistics is not None:
@@ -192,7 +221,33 @@ class Stylizer:
                 output = self._decode_steady(features, mean, std, styles.mean, styles.std, blend, alpha, height, width)
             else:
                 output = self._decode_blend(features, styles.mean, styles.std, blend, alpha, height, width)
+            if strength > 0:
+                output = self._recolor(output, styles.color_mean, styles.color_covariance, blend, strength)
         return to_uint8(output.numpy())
+
+    @staticmethod
+    def _recolor(outputs, color_mean, color_covariance, blend, strength: float) -> tf.Tensor:
+        """The outputs moved towards the blended styles' colours (a mixture's mean and second moment)."""
+        weights = tf.cast(blend, tf.float64)
+        mean = tf.einsum("nkc,k->nc", color_mean, weights)
+        second = color_covariance + color_mean[..., :, None] * color_mean[..., None, :]
+        covariance = tf.einsum("nkcd,k->ncd", second, weights) - mean[:, :, None] * mean[:, None, :]
+        count = tf.shape(outputs)[0]
+        return toward_colors(
+            outputs, tf.broadcast_to(mean, [count, 3]), tf.broadcast_to(covariance, [count, 3, 3]), strength
+        )
+
+    @staticmethod
+    def _recolor_regions(outputs, styles: StyleStatistics, regions: np.ndarray, strength: float) -> tf.Tensor:
+        """Each region [H, W, K] of the outputs towards its own style's colours, measured within the region."""
+        count = tf.shape(outputs)[0]
+        result = tf.zeros_like(outputs)
+        for k in range(styles.count):
+            region = tf.constant(regions[None, ..., k], tf.float32)
+            mean = tf.broadcast_to(styles.color_mean[:, k], [count, 3])
+            covariance = tf.broadcast_to(styles.color_covariance[:, k], [count, 3, 3])
+            result += region[..., None] * toward_colors(outputs, mean, covariance, strength, region)
+        return result
 
     # -- the one-call API ------------------------------------------------------------------------------------------
 
@@ -209,12 +264,15 @@ class Stylizer:
         style_size: int = 0,
         crop: bool = False,
         tile_size: int = 0,
+        color_match: float = DEFAULT_COLOR_MATCH,
     ) -> np.ndarray:
         """Stylize one content image; returns uint8 [H, W, 3] of the content's size (after resizing/cropping).
 
         style: one image, or several that are blended (`style_weights`, default equal) or placed by `mask`
         (one mask: white -> first style, black -> second; or one mask per style).
         alpha: 0 reconstructs the content, 1 is full style. preserve_color: keep the content's colours.
+        color_match: 0..1, how far the output's colours move towards the style's (times alpha; not with masks):
+        AdaIN alone leaves flat, saturated paintings' colours bleached (`adain.inference.color`).
         tile_size > 0: a content with a side above it is stylized in overlapping tiles (`adain.inference.tiling`): same
         output, memory bounded by the tile (one style, no mask or colour preservation).
         """
@@ -222,6 +280,7 @@ class Stylizer:
         if not styles:
             raise UserError("no style image given")
         check_alpha(alpha)
+        check_color_match(color_match)
         masks = None if mask is None else ([mask] if _is_single_image(mask) else list(mask))
         if masks is not None:
             check_mask_count(len(masks), len(styles))
@@ -231,12 +290,13 @@ class Stylizer:
         if tile_size and not (content_size or crop or masks or preserve_color) and len(styles) == 1:
             content = as_rgb_array(content)  # kept uint8: no full-size float copy of a huge image
             if max(content.shape[:2]) > tile_size:
-                style_features = self.encode(self.prepare(styles[0], style_size)[None])
-                return self.tiler.stylize(content, style_features, alpha, tile_size)
+                prepared = self.prepare(styles[0], style_size)[None]
+                colors = (*color_moments(prepared), color_match)
+                return self.tiler.stylize(content, self.encode(prepared), alpha, tile_size, colors=colors)
         image = self.prepare(content, content_size, crop)[None]
         stats = self.encode_styles(styles, style_size, crop, recolor_to=image if preserve_color else None)
         regions = None if masks is None else mask_regions(masks, int(image.shape[1]), int(image.shape[2]))
-        return self.stylize_batch(image, stats, [alpha], style_weights, regions)[0][0]
+        return self.stylize_batch(image, stats, [alpha], style_weights, regions, color_match)[0][0]
 
     def stylize_frames(
         self,
@@ -261,16 +321,33 @@ class Stylizer:
             yield from video.stylize(styles, [alpha])[0]
 
     def stylize_features(
-        self, content_images: tf.Tensor, style_features: tf.Tensor, alpha: float = 1.0, tile_size: int = 0
+        self,
+        content_images: tf.Tensor,
+        style_features: tf.Tensor,
+        alpha: float = 1.0,
+        tile_size: int = 0,
+        style_colors: tuple[tf.Tensor, tf.Tensor] | None = None,
+        color_match: float = DEFAULT_COLOR_MATCH,
     ) -> np.ndarray:
-        """Stylize a content batch against already-encoded relu4_1 style features [1 or N, h, w, C].
+        """Stylize a content batch against already-encoded relu4_1 style features [1, h, w, C].
 
-        tile_size > 0: images with a side above it go through `adain.inference.tiling` (same output, bounded memory)."""
+        style_colors: the style image's `color_moments` (mean [1, 3], covariance [1, 3, 3]) for `color_match`;
+        None keeps the decoder's colours. tile_size > 0: images with a side above it go through
+        `adain.inference.tiling` (same output, bounded memory)."""
         height, width = int(content_images.shape[1]), int(content_images.shape[2])
+        if style_colors is None:
+            style_colors, color_match = (
+                (tf.zeros([1, 3], tf.float64), tf.eye(3, batch_shape=[1], dtype=tf.float64)),
+                0.0,
+            )
         if tile_size and max(height, width) > tile_size:
-            return np.stack([self.tiler.stylize(image, style_features, alpha, tile_size) for image in content_images])
+            colors = (*style_colors, color_match)
+            return np.stack(
+                [self.tiler.stylize(image, style_features, alpha, tile_size, colors=colors) for image in content_images]
+            )
         mean, std = feature_statistics(style_features)
-        return self.stylize_batch(content_images, StyleStatistics(mean[:, None], std[:, None]), [alpha])[0]
+        styles = StyleStatistics(mean[:, None], std[:, None], style_colors[0][:, None], style_colors[1][:, None])
+        return self.stylize_batch(content_images, styles, [alpha], color_match=color_match)[0]
 
 
 def _is_single_image(value) -> bool:

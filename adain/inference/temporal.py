@@ -26,7 +26,12 @@ import numpy as np
 import tensorflow as tf
 
 from adain.errors import UserError
-from adain.inference.options import DEFAULT_TEMPORAL, TEMPORAL_METHODS, check_temporal  # noqa: F401 (re-exported)
+from adain.inference.options import (  # noqa: F401 (re-exported)
+    DEFAULT_COLOR_MATCH,
+    DEFAULT_TEMPORAL,
+    TEMPORAL_METHODS,
+    check_temporal,
+)
 from adain.media.flow import FlowEstimator, Motion, _cv2, motions, to_gray
 from adain.media.images import to_uint8
 from adain.nn.ops import EPSILON, channel_mean_std
@@ -149,6 +154,7 @@ class TemporalVideo:
         weights: Sequence[float] | None = None,
         regions: np.ndarray | None = None,
         stream: Hashable = 0,
+        color_match: float = DEFAULT_COLOR_MATCH,
     ) -> list[np.ndarray]:
         """The batch given to `advance`, against encoded styles, for each alpha: list of uint8 [N, H, W, 3].
         Each (stream, alpha) keeps its own previous output. Regions keep their own statistics (no `stats`)."""
@@ -157,8 +163,9 @@ class TemporalVideo:
         features, size, statistics, moves = self._batch
         results = []
         for alpha in alphas:
+            steady_statistics = None if regions is not None else statistics
             fresh = self.stylizer.decode(
-                features, styles, size, alpha, weights, regions, None if regions is not None else statistics
+                features, styles, size, alpha, weights, regions, steady_statistics, color_match
             )
             if self.estimator is None:
                 results.append(fresh)

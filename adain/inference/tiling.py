@@ -8,6 +8,10 @@ normalizes every tile with those global statistics, decodes it and blends overla
 with linear ramps. Windows start on the encoder's 8-pixel grid, so away from its border a
 tile's features are the full image's; the overlap hides what the border changes.
 
+With `colors` (the style's RGB moments and a strength, `adain.inference.color`) the output's own colour
+moments are accumulated over the written rows, and a last pass over the uint8 output applies the one linear
+colour transfer the untiled path applies to the whole image.
+
 Memory: the uint8 input and output images, a float32 buffer one row of tiles high, and one
 tile's activations (about 1 GB at 1024x1024 in float32).
 """
@@ -21,6 +25,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from adain.errors import UserError
+from adain.inference.color import REGULARIZER, apply_color_transform, color_transform
 from adain.media.images import as_rgb_array, to_uint8
 from adain.nn.layout import ENCODER_STRIDE
 from adain.nn.model import AdaINModel
@@ -154,8 +159,11 @@ class TiledStylizer:
         alpha: float = 1.0,
         tile: int = DEFAULT_TILE,
         overlap: int = DEFAULT_OVERLAP,
+        colors: tuple[tf.Tensor, tf.Tensor, float] | None = None,
     ) -> np.ndarray:
-        """Stylize one image of any size against encoded style features; uint8 [H, W, 3] like the untiled path."""
+        """Stylize one image of any size against encoded style features; uint8 [H, W, 3] like the untiled path.
+
+        colors: (style RGB mean [1, 3], covariance [1, 3, 3], strength), as `Stylizer.decode`'s color_match."""
         check_tiling(tile, overlap)
         image = as_rgb_array(content)
         height, width = image.shape[:2]
@@ -165,6 +173,8 @@ class TiledStylizer:
         output = np.empty((height, width, 3), np.uint8)
         col_weights = [blend_weights(col_spans, j) for j in range(len(col_spans))]
         tiles = 2 * len(row_spans) * len(col_spans)
+        strength = 0.0 if colors is None else float(colors[2]) * float(alpha.numpy())
+        moments = ColorMoments()
         with tqdm(total=tiles, desc="tiles", unit="tile", disable=None, leave=False) as progress:
             content_mean, content_std = self.content_statistics(image, tile, overlap, progress)
             # Rows [top, top + len(acc)) are still open: a later row of tiles may overlap them.
@@ -185,6 +195,35 @@ class TiledStylizer:
                     acc_weight[region] += weight
                     progress.update(1)
                 done = row_spans[i + 1].start if i + 1 < len(row_spans) else height
-                output[top:done] = to_uint8(acc[: done - top] / acc_weight[: done - top])
+                finished = np.clip(acc[: done - top] / acc_weight[: done - top], 0.0, 255.0)
+                if strength > 0:
+                    moments.add(finished)
+                output[top:done] = to_uint8(finished)
                 acc, acc_weight, top = acc[done - top :], acc_weight[done - top :], done
+        if strength > 0:
+            moments.recolor(output, colors[0], colors[1], strength)
         return output
+
+
+class ColorMoments:
+    """RGB mean and covariance of an image seen a band of rows at a time (float64, units of `color_moments`)."""
+
+    def __init__(self) -> None:
+        self.total, self.outer, self.count = np.zeros(3), np.zeros((3, 3)), 0
+
+    def add(self, rows: np.ndarray) -> None:
+        pixels = rows.reshape(-1, 3).astype(np.float64) / 255.0
+        self.total += pixels.sum(axis=0)
+        self.outer += pixels.T @ pixels
+        self.count += len(pixels)
+
+    def recolor(self, image: np.ndarray, target_mean, target_covariance, strength: float, band: int = 256) -> None:
+        """Move the uint8 `image` in place `strength` of the way to the target colours, `band` rows at a time."""
+        mean = self.total / self.count
+        covariance = self.outer / self.count - np.outer(mean, mean) + REGULARIZER * np.eye(3)
+        mean = tf.constant(mean[None])
+        transform = color_transform(tf.constant(covariance[None]), target_covariance)
+        for start in range(0, len(image), band):
+            rows = tf.constant(image[start : start + band][None], tf.float32)
+            matched = apply_color_transform(rows, mean, transform, target_mean)
+            image[start : start + band] = to_uint8((rows + strength * (matched - rows))[0].numpy())

@@ -47,7 +47,9 @@ class VideoRunner:
         self.temporal.advance(contents)
         for g, group in enumerate(plan.groups):
             stats = self.styles.get(group, contents)
-            outputs = self.temporal.stylize(stats, plan.alphas, plan.weights, self.regions[size], stream=g)
+            outputs = self.temporal.stylize(
+                stats, plan.alphas, plan.weights, self.regions[size], stream=g, color_match=plan.color_match
+            )
             for a, images in enumerate(outputs):
                 results[(self.index, g, a)] = images
         return [results[key] for key in self.keys]

@@ -137,7 +137,7 @@ class Session:
                     [self.styles[slot].image], self.style_size, recolor_to=self.prepared_content
                 )
             parts.append(self.statistics[key])
-        return StyleStatistics(tf.concat([p.mean for p in parts], 1), tf.concat([p.std for p in parts], 1))
+        return StyleStatistics.concat(parts)
 
     def preview(self, settings: Settings, stylizer: Stylizer) -> np.ndarray:
         """The stylized content at preview size, uint8 [H, W, 3]: AdaIN and one decode, no encoder."""

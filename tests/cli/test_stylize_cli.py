@@ -176,6 +176,7 @@ BAD_INPUT = [
     (["--alpha", "1.5"], "--alpha must be in [0, 1]"),
     (["--alpha", "0,1.2"], "--alpha must be in [0, 1]"),
     (["--alpha", "abc"], "--alpha must be a number"),
+    (["--color-match", "1.5"], "color match must be in [0, 1]"),
     (["--checkpoint", "/no/such/run"], "checkpoint not found"),
     (["--mask", "{mask}"], "--mask: one mask (white: first style, black: second) needs 2 styles, got 1"),
     (["--style-weights", "1,2"], "2 weights for 1 styles"),

@@ -12,12 +12,13 @@ import tensorflow as tf
 from PIL import Image
 
 from adain.errors import UserError
-from adain.inference.color import REGULARIZER, color_statistics, match_color
+from adain.inference.color import REGULARIZER, color_moments, color_statistics, match_color, toward_colors
 from adain.inference.controls import blended_target, masked_target
 from adain.inference.stylizer import Stylizer
 from adain.media.images import to_uint8
 from adain.nn import losses
 from adain.nn.ops import adaptive_instance_norm, feature_statistics, pad_to_multiple
+from adain.quality.colour import colour_distance
 
 SIZE = 64  # content's smaller side: odd widths follow from the photos' aspect ratios
 
@@ -177,6 +178,55 @@ def test_color_transfer_matches_mean_and_covariance(stylizer, images):
     assert 0 < matched.min() and matched.max() < 255
     # exact up to the regulariser that keeps near-grey styles invertible (mondrian's smallest eigenvalue is 7e-5)
     np.testing.assert_allclose(cov, content_cov, atol=10 * REGULARIZER)
+
+
+def test_toward_colors_goes_the_given_share_of_the_way_to_the_targets_moments(stylizer, images):
+    source = stylizer.prepare(images["content"], SIZE).numpy()[None] * 0.5 + 64  # low contrast: nothing to clip
+    target = stylizer.prepare(images["mondrian"], SIZE).numpy()[None]
+    target_mean, target_cov = color_moments(target)
+    full = toward_colors(source, target_mean, target_cov, 1.0)
+    mean, cov = color_moments(full)
+    np.testing.assert_allclose(cov.numpy(), target_cov.numpy(), atol=10 * REGULARIZER)
+    assert np.abs(mean.numpy() - target_mean.numpy()).max() < 2e-3  # only the pixels clipped at 0 or 255 move it
+    np.testing.assert_allclose(toward_colors(source, target_mean, target_cov, 0.0).numpy(), source, atol=1e-4)
+    half = color_moments(toward_colors(source, target_mean, target_cov, 0.5))[0]
+    source_mean = color_moments(source)[0]
+    np.testing.assert_allclose(half.numpy(), (0.5 * (source_mean + mean)).numpy(), atol=1e-4)  # linear in strength
+
+
+def test_color_moments_of_a_region_are_those_of_its_pixels(stylizer, images):
+    image = stylizer.prepare(images["mondrian"], SIZE).numpy()[None]
+    region = np.zeros(image.shape[:3], np.float32)
+    region[:, :, :40] = 1.0
+    mean, cov = color_moments(image, region)
+    own_mean, own_cov = color_moments(image[:, :, :40])
+    np.testing.assert_allclose(mean.numpy(), own_mean.numpy(), atol=1e-9)
+    np.testing.assert_allclose(cov.numpy(), own_cov.numpy(), atol=1e-9)
+
+
+def test_color_match_brings_the_styles_colours_and_scales_with_alpha(stylizer, images):
+    """The default output is nearer the painting in CIELAB than the decoder's own colours, and the full match
+    nearer still; at alpha 0 (the reconstruction) nothing is recoloured."""
+    kwargs = {"content_size": SIZE, "style_size": SIZE}
+    style = stylizer.prepare(images["orange"], SIZE).numpy()
+    distance = {
+        strength: colour_distance(
+            stylizer.stylize(images["blue"], images["orange"], color_match=strength, **kwargs), style
+        )
+        for strength in (0.0, 0.5, 1.0)
+    }
+    assert distance[1.0] < distance[0.5] < distance[0.0], distance
+    default = stylizer.stylize(images["blue"], images["orange"], **kwargs)
+    np.testing.assert_array_equal(
+        default, stylizer.stylize(images["blue"], images["orange"], color_match=0.5, **kwargs)
+    )
+    reconstructions = [
+        stylizer.stylize(images["blue"], images["orange"], alpha=0.0, color_match=strength, **kwargs)
+        for strength in (0.0, 1.0)
+    ]
+    np.testing.assert_array_equal(*reconstructions)
+    with pytest.raises(UserError, match="color match must be in"):
+        stylizer.stylize(images["blue"], images["orange"], color_match=-0.1)
 
 
 def test_preserve_color_keeps_the_contents_colors(stylizer, images):
