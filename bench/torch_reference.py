@@ -89,10 +89,21 @@ def main(argv=None) -> int:
     parser.add_argument("--train-crop", type=int, default=128, help="training crop size (0: no training case)")
     parser.add_argument("--sizes", default="256,512", help="square sizes of the stylization cases")
     parser.add_argument("--repeats", type=int, default=3, help="timed calls per case and side")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed calls after the first")
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=1,
+        help="untimed calls after the first (training step, reference; the stylize rows always warm up once)",
+    )
     parser.add_argument("--torch-venv", type=Path, help=f"the reference's virtualenv (default {default_venv()})")
     parser.add_argument("--no-torch", action="store_true", help="our side only: no PyTorch venv made or run")
     args = parser.parse_args(argv)
+    try:
+        sizes = [int(s) for s in args.sizes.split(",") if s]
+    except ValueError:
+        parser.error(f"--sizes expects comma-separated integers, e.g. 256,512, got '{args.sizes}'")
+    if min([args.repeats, args.train_batch, *sizes], default=1) < 1 or args.warmup < 0 or args.train_crop < 0:
+        parser.error("--repeats, --train-batch and --sizes must be positive, --warmup and --train-crop not negative")
     hide_gpus()  # a CPU comparison: the reference runs on the CPU too
     header("bench/torch_reference.py", sys.argv[1:] if argv is None else argv, "float32", False)
     python, why = None, "--no-torch"
@@ -126,7 +137,6 @@ def main(argv=None) -> int:
             return Row("train step", f"{crop}x{crop}", batch, timing, step_flops(model, batch, crop), batch)
 
         add(reference.bracket(train_row), "train", crop, batch)
-    sizes = [int(s) for s in args.sizes.split(",") if s]
     if sizes:
         stylizer = build_stylizer(Namespace(precision="float32", checkpoint=None, jit=False))
         contents = [Path(file) for file in list_image_files(default_folder("content"))]
