@@ -8,7 +8,9 @@ Per-frame AdaIN flickers for two reasons, and each method here removes one:
     *output* is warped onto the current frame along the input's optical flow (adain.media.flow, DIS at a
     reduced size) and blended in (weight `blend`) wherever the flow passes the forward-backward check;
     occluded and disoccluded pixels, and all of a frame after a scene cut, take the fresh stylization.
-    Unlike blending with the unwarped previous frame, moving things leave no trails.
+    Unlike blending with the unwarped previous frame, moving things leave no trails. Blending two stroke
+    textures that do not line up flattens them, which the style loss sees at once; band-by-band contrast
+    restoration (`blend_warped`) limits that, and the rest is the price of the steadiness (docs/stylize.md).
   * `flow+stats`: both. `none`: every frame on its own (the behaviour before this module).
 The default was chosen by measurement (bench/video.py, docs/stylize.md: "Video").
 
