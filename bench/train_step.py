@@ -82,6 +82,19 @@ def memory_batch(config: Config, images: dict[str, list[Path]]) -> tf.data.Datas
     return tf.data.Dataset.from_tensors({"content": stack(images["content"]), "style": stack(images["style"])}).repeat()
 
 
+def training_images(config: Config) -> dict[str, list[Path]]:
+    """The shared real images when present, else the config's own sources (the demo's photos and paintings)."""
+    images = {
+        kind: list_image_files(SHARED / kind) if (SHARED / kind).is_dir() else None for kind in ("content", "style")
+    }
+    for kind in images:
+        if not images[kind]:
+            from adain.data.pipeline import source_paths
+
+            images[kind] = source_paths(getattr(config.data, kind))
+    return images
+
+
 def time_fit(config: Config, dataset: tf.data.Dataset, warmup: int, repeats: int) -> tuple[Timing, object]:
     keras.utils.set_random_seed(config.seed)
     model = build_model(config)
@@ -113,14 +126,7 @@ def main(argv=None) -> int:
         policy,
         resolve_jit_compile(demo.train.jit_compile),
     )
-    images = {
-        kind: list_image_files(SHARED / kind) if (SHARED / kind).is_dir() else None for kind in ("content", "style")
-    }
-    for kind in images:
-        if not images[kind]:
-            from adain.data.pipeline import source_paths
-
-            images[kind] = source_paths(getattr(demo.data, kind))
+    images = training_images(demo)
     print(f"images: {Path(images['content'][0]).parent}, {Path(images['style'][0]).parent}; config {args.config}")
     reference = Reference(dtype="float32" if policy == "float32" else policy.removeprefix("mixed_"))
     rows = []

@@ -114,3 +114,38 @@ def test_cold_start(shared_data, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "adain stylize, whole command:" in result.stdout and "total to the first image" in result.stdout
+
+
+@pytest.mark.slow
+def test_torch_reference(shared_data, tmp_path, capsys):
+    """Both sides of both cases at a tiny size and their ratios, when the PyTorch reference's venv is made.
+
+    A test never makes it: PyTorch's wheel from PyPI needs its CUDA libraries to import (~5 GB), so CI does not
+    install it, and it is no dependency of adain. Without it our side still runs, the install failure (a venv
+    below a file, as offline) is one line, the reference's columns stay empty, and the test says it skipped that."""
+    import torch_reference
+
+    venv = torch_reference.default_venv()
+    made = (venv / torch_reference.MARKER).is_file()
+    if not made:
+        (tmp_path / "file").write_text("not a folder")
+        venv = tmp_path / "file" / "venv"
+    cases = ["--set", "data.load_size=48", "--train-crop", "32", "--train-batch", "1", "--sizes", "32"]
+    assert bench_main("torch_reference")([*cases, "--repeats", "1", "--warmup", "0", "--torch-venv", str(venv)]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split("|")[1:-1] for line in out.splitlines() if line.startswith(("| train step", "| stylize, full"))]
+    assert [(row[0].strip(), row[1].strip(), row[2].strip()) for row in rows] == [
+        ("train step", "32x32", "1"),
+        ("stylize, full", "32x32", "1"),
+    ]
+    if not made:
+        reason = out.split("PyTorch not measured: ")[1].splitlines()[0]
+        assert "venv" in reason and all(cell.strip() == "" for row in rows for cell in row[7:])
+        pytest.skip(
+            f"our side ran; the PyTorch side needs its venv ({torch_reference.default_venv()}), which "
+            "`python bench/torch_reference.py` makes on first use"
+        )
+    for row in rows:
+        ours, pytorch, ratio = float(row[5]), float(row[7]), float(row[9].strip(" *"))
+        assert pytorch > 0 and ratio == pytest.approx(ours / pytorch, abs=0.01)
+    assert f"PyTorch {torch_reference.TORCH_REQUIREMENT.split('==')[1]}" in out
