@@ -35,6 +35,7 @@ from adain.nn.ops import EPSILON, channel_mean_std
 
 SCENE_CUT = 0.3  # a frame whose flow is reliable on less than this share of pixels starts afresh
 BANDS = (1.0, 2.0, 4.0, 8.0)  # px: the bands blend_warped blends one by one (finer than 1 px, 1-2 px, ...)
+STILL_PIXELS = 1.0  # px from frame t-1 to t: at most this, a pixel holds still (still_blend)
 MAX_GAIN = 3.0  # the most contrast blend_warped gives back to a band the blend flattened
 
 
@@ -43,15 +44,17 @@ class TemporalSettings:
     """How a video is kept steady. The defaults are the measured ones (docs/stylize.md, "Video")."""
 
     method: str = DEFAULT_TEMPORAL
-    blend: float = 0.7  # weight of the warped previous output where the flow is reliable (flow)
+    blend: float = 0.67  # weight of the warped previous output where the flow is reliable and things move (flow)
+    still_blend: float = 0.9  # the same where the input holds still (at most STILL_PIXELS of motion)
     momentum: float = 0.9  # weight of the past in the moving average of the content statistics (stats)
     flow_size: int = 360  # flow on frames whose smaller side is at most this (0: the frames' size)
     flow_preset: str = "medium"  # DIS preset: ultrafast, fast or medium
 
     def __post_init__(self) -> None:
         check_temporal(self.method)
-        if not 0.0 <= self.blend < 1.0:
-            raise UserError(f"temporal blend must be in [0, 1), got {self.blend}")
+        for name in ("blend", "still_blend"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise UserError(f"temporal {name.replace('_', ' ')} must be in [0, 1), got {getattr(self, name)}")
         if not 0.0 <= self.momentum < 1.0:
             raise UserError(f"temporal momentum must be in [0, 1), got {self.momentum}")
 
@@ -80,10 +83,19 @@ def smooth_statistics(
 
 
 def blend_warped(
-    fresh: np.ndarray, previous: np.ndarray | None, move: Motion | None, blend: float, bands: Sequence[float] = BANDS
+    fresh: np.ndarray,
+    previous: np.ndarray | None,
+    move: Motion | None,
+    blend: float,
+    still_blend: float | None = None,
+    bands: Sequence[float] = BANDS,
 ) -> np.ndarray:
     """Output t: the fresh stylization with the previous output, moved along `move` (t -> t-1), blended in with
-    weight `blend` where the flow is reliable. float32 [H, W, 3] 0..255.
+    weight `blend` where the flow is reliable, `still_blend` (default: `blend`) where the input moved at most
+    STILL_PIXELS. float32 [H, W, 3] 0..255.
+
+    Where things move, every frame's strokes differ from the frame stylized alone, so the past shows as a ghost
+    of the old strokes; where the picture holds still, the past can weigh more at no such cost.
 
     A plain average of two brush-stroke textures that do not line up is a flatter, greyer texture, and the
     recursion compounds it (the style loss doubles). So the images are split into bands (differences of
@@ -92,11 +104,15 @@ def blend_warped(
     coarsest part (colour, light) is a plain average. The past is moved bicubically: a bilinear warp blurs a
     little, and the recursion would add that up."""
     fresh = np.asarray(fresh, np.float32)
-    if previous is None or move is None or blend == 0 or not move.reliable.any():
+    still_blend = blend if still_blend is None else still_blend
+    if previous is None or move is None or blend == still_blend == 0 or not move.reliable.any():
         return fresh
     cv2 = _cv2()
-    weight = (blend * move.reliable.astype(np.float32))[..., None]
     blur = lambda x, sigma: cv2.GaussianBlur(x, (0, 0), sigma)  # noqa: E731
+    weight = np.full(fresh.shape[:2], blend, np.float32)
+    if still_blend != blend:  # a soft edge between the two: no seam in the texture
+        weight = blur(np.where(move.moved(STILL_PIXELS), weight, np.float32(still_blend)), 2.0)
+    weight = (weight * move.reliable)[..., None]
     out = np.zeros_like(fresh)
     rest_fresh, rest_past = fresh, move.pull(np.asarray(previous, np.float32), sharp=True)
     for sigma in bands:
@@ -172,7 +188,8 @@ class TemporalVideo:
             key = (stream, alpha)
             out = []
             for i, frame in enumerate(fresh):
-                steady = blend_warped(frame, self._previous.get(key), moves[i], self.settings.blend)
+                previous = self._previous.get(key)
+                steady = blend_warped(frame, previous, moves[i], self.settings.blend, self.settings.still_blend)
                 self._previous[key] = steady
                 out.append(to_uint8(steady))
             results.append(np.stack(out))

@@ -63,8 +63,18 @@ def test_blend_follows_a_known_motion_and_keeps_each_band_of_the_texture():
     assert np.abs(blended - moved.pull(other, sharp=True))[:, 3:].mean() < np.abs(fresh - other)[:, 3:].mean()
 
 
+def test_still_pixels_take_the_still_weight_and_moving_ones_the_moving_weight():
+    rng = np.random.default_rng(2)
+    fresh, past = (rng.uniform(0, 255, (24, 32, 3)).astype(np.float32) for _ in range(2))
+    still = Motion(np.zeros((24, 32, 2), np.float32), np.ones((24, 32), bool))
+    pan = Motion(np.full((24, 32, 2), 2.0, np.float32), np.ones((24, 32), bool))
+    np.testing.assert_allclose(blend_warped(fresh, past, pan, 0.0, still_blend=0.8), fresh, atol=1e-3)  # all moved
+    kept = blend_warped(fresh, past, still, 0.0, still_blend=0.8)
+    assert np.abs(kept - past).mean() < 0.5 * np.abs(fresh - past).mean()  # all still: mostly the past
+
+
 def test_settings_refuse_unknown_methods_and_weights_in_one_line():
-    for bad in ({"method": "optical"}, {"blend": 1.0}, {"momentum": -0.1}):
+    for bad in ({"method": "optical"}, {"blend": 1.0}, {"still_blend": -0.5}, {"momentum": -0.1}):
         with pytest.raises(UserError) as caught:
             TemporalSettings(**bad)
         assert "\n" not in str(caught.value)
