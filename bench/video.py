@@ -69,6 +69,9 @@ def build_parser() -> ArgumentParser:
     parser.add_argument("--style-size", type=int, default=512, help="smaller side of the paintings (default 512)")
     parser.add_argument("--methods", default=",".join(TEMPORAL_METHODS[::-1]), help="temporal methods, comma-separated")
     parser.add_argument("--blend", type=float, default=TemporalSettings.blend, help="flow: weight of the past")
+    parser.add_argument(
+        "--still-blend", type=float, default=TemporalSettings.still_blend, help="flow: weight of the past where still"
+    )
     parser.add_argument("--momentum", type=float, default=TemporalSettings.momentum, help="stats: EMA momentum")
     parser.add_argument("--flow-size", type=int, default=TemporalSettings.flow_size, help="flow: smaller side")
     parser.add_argument("--style-every", type=int, default=3, help="style loss on every Nth frame (default 3)")
@@ -240,7 +243,12 @@ def write_report(args, methods, style_names, rows, floors, why_no_peer, final: b
         "size": args.size,
         "style_size": args.style_size,
         "styles": style_names,
-        "settings": {"blend": args.blend, "momentum": args.momentum, "flow_size": args.flow_size},
+        "settings": {
+            "blend": args.blend,
+            "still_blend": args.still_blend,
+            "momentum": args.momentum,
+            "flow_size": args.flow_size,
+        },
         "default": DEFAULT_TEMPORAL,
         "floors": floors,
         "rows": rows,
@@ -288,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for s, style_name in enumerate(style_names):
             per_frame = None
             for method in methods:
-                settings = TemporalSettings(method, args.blend, args.momentum, args.flow_size)
+                settings = TemporalSettings(method, args.blend, args.still_blend, args.momentum, args.flow_size)
                 outputs, seconds, flow_seconds = run_method(stylizer, clip, encoded[s], settings)
                 per_frame = outputs if method == "none" else per_frame
                 row = {

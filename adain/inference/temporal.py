@@ -8,7 +8,9 @@ Per-frame AdaIN flickers for two reasons, and each method here removes one:
     *output* is warped onto the current frame along the input's optical flow (adain.media.flow, DIS at a
     reduced size) and blended in (weight `blend`) wherever the flow passes the forward-backward check;
     occluded and disoccluded pixels, and all of a frame after a scene cut, take the fresh stylization.
-    Unlike blending with the unwarped previous frame, moving things leave no trails.
+    Unlike blending with the unwarped previous frame, moving things leave no trails. Blending two stroke
+    textures that do not line up flattens them, which the style loss sees at once; band-by-band contrast
+    restoration (`blend_warped`) limits that, and the rest is the price of the steadiness (docs/stylize.md).
   * `flow+stats`: both. `none`: every frame on its own (the behaviour before this module).
 The default was chosen by measurement (bench/video.py, docs/stylize.md: "Video").
 
@@ -36,9 +38,10 @@ from adain.media.flow import FlowEstimator, Motion, _cv2, motions, to_gray
 from adain.media.images import to_uint8
 from adain.nn.ops import EPSILON, channel_mean_std
 
-SCENE_CUT = 0.3
-DETAIL_SIGMA = 2.0  # pixels: what is finer than this is brush-stroke detail (blend_warped)
-MAX_GAIN = 3.0  # the most contrast blend_warped gives back to a flattened detail layer  # a frame whose flow is reliable on less than this share of pixels starts afresh
+SCENE_CUT = 0.3  # a frame whose flow is reliable on less than this share of pixels starts afresh
+BANDS = (1.0, 2.0, 4.0, 8.0)  # px: the bands blend_warped blends one by one (finer than 1 px, 1-2 px, ...)
+STILL_PIXELS = 1.0  # px from frame t-1 to t: at most this, a pixel holds still (still_blend)
+MAX_GAIN = 3.0  # the most contrast blend_warped gives back to a band the blend flattened
 
 
 @dataclass(frozen=True)
@@ -46,16 +49,17 @@ class TemporalSettings:
     """How a video is kept steady. The defaults are the measured ones (docs/stylize.md, "Video")."""
 
     method: str = DEFAULT_TEMPORAL
-    blend: float = 0.5  # weight of the warped previous output where the flow is reliable (flow)
+    blend: float = 0.67  # weight of the warped previous output where the flow is reliable and things move (flow)
+    still_blend: float = 0.9  # the same where the input holds still (at most STILL_PIXELS of motion)
     momentum: float = 0.9  # weight of the past in the moving average of the content statistics (stats)
     flow_size: int = 360  # flow on frames whose smaller side is at most this (0: the frames' size)
     flow_preset: str = "medium"  # DIS preset: ultrafast, fast or medium
-    detail: float = DETAIL_SIGMA  # pixels: finer than this is texture, blended without flattening (blend_warped)
 
     def __post_init__(self) -> None:
         check_temporal(self.method)
-        if not 0.0 <= self.blend < 1.0:
-            raise UserError(f"temporal blend must be in [0, 1), got {self.blend}")
+        for name in ("blend", "still_blend"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise UserError(f"temporal {name.replace('_', ' ')} must be in [0, 1), got {getattr(self, name)}")
         if not 0.0 <= self.momentum < 1.0:
             raise UserError(f"temporal momentum must be in [0, 1), got {self.momentum}")
 
@@ -84,28 +88,46 @@ def smooth_statistics(
 
 
 def blend_warped(
-    fresh: np.ndarray, previous: np.ndarray | None, move: Motion | None, blend: float, detail: float = DETAIL_SIGMA
+    fresh: np.ndarray,
+    previous: np.ndarray | None,
+    move: Motion | None,
+    blend: float,
+    still_blend: float | None = None,
+    bands: Sequence[float] = BANDS,
 ) -> np.ndarray:
     """Output t: the fresh stylization with the previous output, moved along `move` (t -> t-1), blended in with
-    weight `blend` where the flow is reliable. float32 [H, W, 3] 0..255.
+    weight `blend` where the flow is reliable, `still_blend` (default: `blend`) where the input moved at most
+    STILL_PIXELS. float32 [H, W, 3] 0..255.
+
+    Where things move, every frame's strokes differ from the frame stylized alone, so the past shows as a ghost
+    of the old strokes; where the picture holds still, the past can weigh more at no such cost.
 
     A plain average of two brush-stroke textures that do not line up is a flatter, greyer texture, and the
-    recursion compounds it (the style loss doubles). So only the smooth layer (Gaussian, sigma `detail` px) is
-    averaged; the detail layer is blended and then given back the fresh frame's local contrast (the idea of
-    Heitz & Neyret's histogram-preserving blending, 2018): no flattening, and still the past's strokes."""
+    recursion compounds it (the style loss doubles). So the images are split into bands (differences of
+    Gaussians at `bands` px, then what is coarser); each band is blended and then given back the fresh frame's
+    local contrast in that band (the idea of Heitz & Neyret's histogram-preserving blending, 2018), only the
+    coarsest part (colour, light) is a plain average. The past is moved bicubically: a bilinear warp blurs a
+    little, and the recursion would add that up."""
     fresh = np.asarray(fresh, np.float32)
-    if previous is None or move is None or blend == 0 or not move.reliable.any():
+    still_blend = blend if still_blend is None else still_blend
+    if previous is None or move is None or blend == still_blend == 0 or not move.reliable.any():
         return fresh
     cv2 = _cv2()
-    weight = (blend * move.reliable.astype(np.float32))[..., None]
-    warped = move.pull(previous)
-    smooth = lambda x: cv2.GaussianBlur(x, (0, 0), detail)  # noqa: E731
-    base_fresh, base_warped = smooth(fresh), smooth(warped)
-    detail_fresh, detail_warped = fresh - base_fresh, warped - base_warped
-    detail_blend = weight * detail_warped + (1.0 - weight) * detail_fresh
-    energy = lambda x: smooth(np.square(x).mean(-1, keepdims=True)[..., 0])[..., None]  # noqa: E731
-    gain = np.clip(np.sqrt((energy(detail_fresh) + 1e-3) / (energy(detail_blend) + 1e-3)), 1.0, MAX_GAIN)
-    return weight * base_warped + (1.0 - weight) * base_fresh + gain * detail_blend
+    blur = lambda x, sigma: cv2.GaussianBlur(x, (0, 0), sigma)  # noqa: E731
+    weight = np.full(fresh.shape[:2], blend, np.float32)
+    if still_blend != blend:  # a soft edge between the two: no seam in the texture
+        weight = blur(np.where(move.moved(STILL_PIXELS), weight, np.float32(still_blend)), 2.0)
+    weight = (weight * move.reliable)[..., None]
+    out = np.zeros_like(fresh)
+    rest_fresh, rest_past = fresh, move.pull(np.asarray(previous, np.float32), sharp=True)
+    for sigma in bands:
+        coarse_fresh, coarse_past = blur(rest_fresh, sigma), blur(rest_past, sigma)
+        band_fresh = rest_fresh - coarse_fresh
+        mixed = weight * (rest_past - coarse_past) + (1.0 - weight) * band_fresh
+        energy = lambda x, sigma=sigma: blur(np.square(x).mean(-1), 2 * sigma)[..., None]  # noqa: E731
+        out += np.clip(np.sqrt((energy(band_fresh) + 1e-3) / (energy(mixed) + 1e-3)), 1.0, MAX_GAIN) * mixed
+        rest_fresh, rest_past = coarse_fresh, coarse_past
+    return np.clip(out + weight * rest_past + (1.0 - weight) * rest_fresh, 0.0, 255.0)
 
 
 class TemporalVideo:
@@ -173,9 +195,8 @@ class TemporalVideo:
             key = (stream, alpha)
             out = []
             for i, frame in enumerate(fresh):
-                steady = blend_warped(
-                    frame, self._previous.get(key), moves[i], self.settings.blend, self.settings.detail
-                )
+                previous = self._previous.get(key)
+                steady = blend_warped(frame, previous, moves[i], self.settings.blend, self.settings.still_blend)
                 self._previous[key] = steady
                 out.append(to_uint8(steady))
             results.append(np.stack(out))

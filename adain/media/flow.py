@@ -70,8 +70,11 @@ class FlowEstimator:
         return flow.astype(np.float32)
 
 
-def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
-    """Backward warp: out[x] = image[x + flow[x]] (bilinear, borders replicated), image [H, W(, C)] float or uint8."""
+def warp(image: np.ndarray, flow: np.ndarray, sharp: bool = False) -> np.ndarray:
+    """Backward warp: out[x] = image[x + flow[x]] (borders replicated), image [H, W(, C)] float or uint8.
+
+    Bilinear, as the flicker metric defines it; `sharp`: bicubic, for an image that is warped again and
+    again (adain.inference.temporal), where bilinear's slight blur would add up frame after frame."""
     cv2 = _cv2()
     height, width = flow.shape[:2]
     grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
@@ -79,7 +82,8 @@ def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     source = np.ascontiguousarray(image)
     if source.dtype not in (np.uint8, np.float32):
         source = source.astype(np.float32)
-    return cv2.remap(source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    interpolation = cv2.INTER_CUBIC if sharp else cv2.INTER_LINEAR
+    return cv2.remap(source, map_x, map_y, interpolation, borderMode=cv2.BORDER_REPLICATE)
 
 
 def consistent(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
@@ -110,9 +114,9 @@ class Motion:
     flow: np.ndarray  # float32 [H, W, 2], t -> s
     reliable: np.ndarray  # bool [H, W]
 
-    def pull(self, image_of_s: np.ndarray) -> np.ndarray:
-        """An image of frame s moved onto frame t."""
-        return warp(image_of_s, self.flow)
+    def pull(self, image_of_s: np.ndarray, sharp: bool = False) -> np.ndarray:
+        """An image of frame s moved onto frame t (`sharp`: bicubic, see `warp`)."""
+        return warp(image_of_s, self.flow, sharp)
 
     def moved(self, threshold: float = 1.0) -> np.ndarray:
         """bool [H, W]: pixels that moved more than `threshold` pixels, or have no reliable match in s."""
