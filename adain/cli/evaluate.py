@@ -8,6 +8,7 @@ from pathlib import Path
 
 from adain.cli.common import ArgumentParser, tensorflow_quietly
 from adain.errors import UserError
+from adain.inference.options import DEFAULT_COLOR_MATCH, check_color_match
 from adain.media.files import check_can_write
 from adain.media.images import contact_sheet, save_image
 from adain.shipped import resolve_checkpoint
@@ -39,6 +40,13 @@ def build_parser(prog: str = "adain evaluate") -> ArgumentParser:
     parser.add_argument("--size", type=int, default=256, help="smaller side of the content images (0 keeps)")
     parser.add_argument("--style-size", type=int, default=256, help="smaller side of the style images (0 keeps)")
     parser.add_argument("--max-images", type=int, help="use only the first N content and N style images")
+    parser.add_argument(
+        "--color-match",
+        type=float,
+        default=DEFAULT_COLOR_MATCH,
+        metavar="S",
+        help=f"as `adain stylize --color-match` (default {DEFAULT_COLOR_MATCH}); 0 scores the decoders' own colours",
+    )
     parser.add_argument("--gatys", action="store_true", help="also run the Gatys et al. method on the same pairs")
     parser.add_argument("--gatys-iterations", type=int, default=300, help="Gatys optimisation steps per pair")
     parser.add_argument("--gatys-style-weight", type=float, help="Gatys beta (default: adain.quality.gatys' default)")
@@ -63,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     content_names, contents = load_set(args.content, args.size, args.max_images, "content")
     style_names, styles = load_set(args.style, args.style_size, args.max_images, "style")
 
-    methods = checkpoint_methods(args.checkpoint)  # fail fast on a bad checkpoint
+    methods = checkpoint_methods(args.checkpoint, check_color_match(args.color_match))  # fail fast on a bad checkpoint
     metrics = Metrics(args.vgg_weights)
     report = report_header(metrics.describe(), args.size, args.style_size, content_names, style_names)
     if args.gatys:
