@@ -66,14 +66,14 @@ def ratio_table(pairs: list[tuple[Row, dict | None, float]]) -> None:
     print("|" + "|".join(["---"] * len(head)) + "|")
     for row, ref, load in pairs:
         cells = [row.case, row.image, str(row.batch), f"{row.flops / 1e9:.1f}", f"{load:.1f}"]
-        cells += [f"{row.timing.median:.3f}", f"{row.cpu_seconds:.3f}"]
+        cells += [f"{row.timing.median:.4g}", f"{row.cpu_seconds:.4g}"]
         if ref is None:
             cells += ["", "", "", ""]
         else:
             wall, cpu = statistics.median(ref["wall"]), statistics.median(ref["cpu"])
             cells += [
-                f"{wall:.3f}",
-                f"{cpu:.3f}",
+                f"{wall:.4g}",
+                f"{cpu:.4g}",
                 f"**{row.timing.median / wall:.2f}**",
                 f"{row.cpu_seconds / cpu:.2f}",
             ]

@@ -145,7 +145,7 @@ def test_torch_reference(shared_data, tmp_path, capsys):
             f"our side ran; the PyTorch side needs its venv ({torch_reference.default_venv()}), which "
             "`python bench/torch_reference.py` makes on first use"
         )
-    for row in rows:
+    for row in rows:  # times print with 4 significant digits: their quotient is the printed ratio to 0.01
         ours, pytorch, ratio = float(row[5]), float(row[7]), float(row[9].strip(" *"))
         assert pytorch > 0 and ratio == pytest.approx(ours / pytorch, abs=0.01)
     assert f"PyTorch {torch_reference.TORCH_REQUIREMENT.split('==')[1]}" in out
