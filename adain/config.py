@@ -96,6 +96,9 @@ class TrainConfig:
     # Steadier video (Wang et al. AAAI 2020 compound regularisation, AdaINModel.temporal_loss): weight of the MSE
     # (0..1 pixels) between the output for a slightly moved, noisy content and the moved output (0: off).
     temporal_weight: float = 0.0
+    # Against streaks and checkerboards from the nearest upsampling: weight of the output's energy on the spectrum's
+    # axes and period-2/4/8 lattice beyond the content photo's own (adain.nn.losses.streak_excess; 0: off).
+    streak_weight: float = 0.0
     eval_every: int = 0  # evaluate on the held-out `eval` set every N steps (0: off)
     init_from: str | None = None  # start the decoder from another run (dir or decoder .keras): fine-tuning
     # Time budget: stop cleanly (checkpoint + decoder.keras, as at the last step) once this many minutes of
@@ -386,6 +389,7 @@ def validate(config: Config) -> None:
     _positive(train.style_weight, "train.style_weight", allow_zero=True)
     _positive(train.tv_weight, "train.tv_weight", allow_zero=True)
     _positive(train.output_range_weight, "train.output_range_weight", allow_zero=True)
+    _positive(train.streak_weight, "train.streak_weight", allow_zero=True)
     _positive(train.temporal_weight, "train.temporal_weight", allow_zero=True)
     _positive(train.warmup_steps, "train.warmup_steps", allow_zero=True)
     _positive(train.invert_steps, "train.invert_steps", allow_zero=True)

@@ -30,6 +30,7 @@ class AdaINModel(PrebuiltFit, keras.Model):
         pixel_weight: float = 0.0,
         output_range_weight: float = 0.0,
         temporal_weight: float = 0.0,
+        streak_weight: float = 0.0,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
@@ -42,6 +43,7 @@ class AdaINModel(PrebuiltFit, keras.Model):
         self.invert_steps, self.pixel_weight = invert_steps, pixel_weight
         self.output_range_weight = output_range_weight
         self.temporal_weight = temporal_weight
+        self.streak_weight = streak_weight
         # Which encoder outputs the style loss uses (all by default); the last output is the content layer.
         self.style_indices = list(range(len(encoder.outputs))) if style_indices is None else list(style_indices)
 
@@ -58,6 +60,7 @@ class AdaINModel(PrebuiltFit, keras.Model):
             "pixel_weight": self.pixel_weight,
             "output_range_weight": self.output_range_weight,
             "temporal_weight": self.temporal_weight,
+            "streak_weight": self.streak_weight,
         }
 
     @classmethod
@@ -153,6 +156,9 @@ class AdaINModel(PrebuiltFit, keras.Model):
             if self.temporal_weight:
                 temporal_loss = self.temporal_loss(content, output, style_features[-1])
                 total = total + self.temporal_weight * temporal_loss
+            if self.streak_weight:
+                streak_loss = losses.streak_excess(self.as_written(ops.cast(output, "float32")), content)
+                total = total + self.streak_weight * streak_loss
             # Under tf.distribute the optimizer SUMs gradients over replicas: scale to the global-batch mean;
             # then identity unless the optimizer is a LossScaleOptimizer (mixed_float16), which unscales in apply().
             scaled = self.optimizer.scale_loss(scale_loss(total))
@@ -166,6 +172,8 @@ class AdaINModel(PrebuiltFit, keras.Model):
             logs["range_loss"] = range_loss
         if self.temporal_weight:
             logs["temporal_loss"] = temporal_loss
+        if self.streak_weight:
+            logs["streak_loss"] = streak_loss
         return step_logs(logs)
 
     def as_written(self, output):

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from adain.nn.losses import GREY, axis_periodic_masks
+
 PAINTING_KINDS = ("flat_saturated", "saturated", "muted", "dark", "monochrome")
 _DIRECTIONS = 32  # random projections of the sliced Wasserstein distance, besides the three Lab axes
 
@@ -47,28 +49,15 @@ def colour_distance(output: np.ndarray, painting: np.ndarray, samples: int = 20_
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
-    return np.asarray(image, np.float64)[..., :3] @ np.array([0.299, 0.587, 0.114])
+    return np.asarray(image, np.float64)[..., :3] @ np.array(GREY)
 
 
 def axis_periodic_share(image: np.ndarray) -> float:
-    """Share of the energy at periods 2..8 px lying on the spectrum's axes or the period-2/4/8 lattice."""
+    """Share of the energy at periods 2..8 px lying on the spectrum's axes or the period-2/4/8 lattice
+    (the masks are the training penalty's: adain.nn.losses.axis_periodic_masks)."""
     grey = _grey(image)
-    grey = grey - grey.mean()
-    height, width = grey.shape
-    window = np.outer(np.hanning(height), np.hanning(width))  # no false axis energy from the image's borders
-    energy = np.abs(np.fft.fft2(grey * window)) ** 2
-    fy = np.abs(np.fft.fftfreq(height))[:, None] * np.ones((1, width))
-    fx = np.abs(np.fft.fftfreq(width))[None, :] * np.ones((height, 1))
-    radius = np.hypot(fx, fy)
-    band = (radius >= 1 / 8) & (radius <= 0.5 * np.sqrt(2))
-    step_y, step_x = 1.5 / height, 1.5 / width  # within ~1.5 bins
-    on_axis = (fx <= step_x) | (fy <= step_y)
-    lattice = np.zeros_like(band)
-    for period in (2, 4, 8):
-        near_x = np.abs(fx - 1 / period) <= step_x
-        near_y = np.abs(fy - 1 / period) <= step_y
-        lattice |= near_x | near_y
-    selected = band & (on_axis | lattice)
+    window, band, selected = axis_periodic_masks(*grey.shape)
+    energy = np.abs(np.fft.fft2((grey - grey.mean()) * window)) ** 2
     return float(energy[selected].sum() / max(energy[band].sum(), 1e-12))
 
 

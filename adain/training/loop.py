@@ -62,6 +62,7 @@ def build_model(config: Config) -> AdaINModel:
         pixel_weight=config.train.pixel_weight,
         output_range_weight=config.train.output_range_weight,
         temporal_weight=config.train.temporal_weight,
+        streak_weight=config.train.streak_weight,
     )
     schedule = WarmupInverseTimeDecay(config.train.learning_rate, config.train.lr_decay, config.train.warmup_steps)
     optimizer = keras.optimizers.Adam(schedule)
