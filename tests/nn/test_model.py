@@ -196,3 +196,39 @@ def test_two_training_steps_with_the_temporal_term(tmp_path, shared_data):
     run = train(load_config(config))
     assert event_steps(run / "logs", "loss/temporal") == [1, 2]
     assert load_config(run / "config.yaml").train.temporal_weight == 5.0
+
+
+def test_streak_excess_sees_added_scan_lines_not_the_photo_or_diagonal_texture(shared_data):
+    """The streak penalty: zero for the photo itself, large for scan lines and a checkerboard added to it, near
+    zero for diagonal texture of the same strength (fine texture that is not a streak is free), and a gradient
+    that reaches the output's pixels."""
+    from adain.media.images import load_image
+    from adain.preprocess import center_crop, resize_smaller_side
+
+    photo = np.asarray(center_crop(resize_smaller_side(load_image(sorted(shared_data.glob("content/*.jpg"))[0]), 64), 64))
+    photo = tf.constant(photo[None], tf.float32)
+    rows, cols = np.indices((64, 64))
+    lines = photo + 12.0 * (rows % 2)[None, ..., None]
+    checker = photo + 12.0 * (((rows + cols) % 4) < 2)[None, ..., None]
+    diagonal = photo + 12.0 * np.sin(2 * np.pi * (rows + cols) * 0.3)[None, ..., None].astype(np.float32)
+    assert float(losses.streak_excess(photo, photo)) == 0.0
+    lines_excess, checker_excess = (float(losses.streak_excess(x, photo)) for x in (lines, checker))
+    assert lines_excess > 0.05 and checker_excess > 0.05
+    assert float(losses.streak_excess(diagonal, photo)) < lines_excess / 20
+    with tf.GradientTape() as tape:
+        tape.watch(lines)
+        excess = losses.streak_excess(lines, photo)
+    assert float(tf.reduce_max(tf.abs(tape.gradient(excess, lines)))) > 0.0
+
+
+def test_a_training_step_with_the_streak_term_logs_it_and_adds_it_to_the_loss(encoder, shared_data):
+    from adain.media.images import load_image
+    from adain.preprocess import center_crop, resize_smaller_side
+
+    images = [center_crop(resize_smaller_side(load_image(p), 32), 32) for p in sorted(shared_data.glob("*/*.jpg"))[:2]]
+    model = AdaINModel(encoder, build_decoder(), style_weight=3.0, streak_weight=5.0)
+    assert AdaINModel.from_config(model.get_config()).streak_weight == 5.0
+    model.compile(optimizer=keras.optimizers.Adam(1e-4))
+    logs = model.train_step({"content": tf.stack(images[:1]), "style": tf.stack(images[1:])})
+    expected = float(logs["content_loss"]) + 3.0 * float(logs["style_loss"]) + 5.0 * float(logs["streak_loss"])
+    assert float(logs["streak_loss"]) >= 0.0 and float(logs["loss"]) == pytest.approx(expected, rel=1e-5)
