@@ -305,7 +305,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for s, style_name in enumerate(style_names):
             per_frame = None
             for method in methods:
-                settings = TemporalSettings(method, args.blend, args.still_blend, args.momentum, args.flow_size)
+                settings = TemporalSettings(
+                    method, blend=args.blend, still_blend=args.still_blend, momentum=args.momentum, flow_size=args.flow_size
+                )
                 outputs, seconds, flow_seconds = run_method(stylizer, clip, encoded[s], settings, args.color_match)
                 per_frame = outputs if method == "none" else per_frame
                 row = {

@@ -81,6 +81,17 @@ def match_color(source: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return transfer_color(tf.convert_to_tensor(np.asarray(source, np.float32)[None]), mean, covariance)[0].numpy()
 
 
+def mixture_colors(
+    color_mean: tf.Tensor, color_covariance: tf.Tensor, weights: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """The RGB mean [N, 3] and covariance [N, 3, 3] of a mixture of K styles' pixels ([N, K, 3], [N, K, 3, 3]) in
+    the proportions `weights` [K]: what a style blend's colours are (mixing second moments, not covariances)."""
+    weights = tf.cast(weights, tf.float64)
+    mean = tf.einsum("nkc,k->nc", color_mean, weights)
+    second = color_covariance + color_mean[..., :, None] * color_mean[..., None, :]
+    return mean, tf.einsum("nkcd,k->ncd", second, weights) - mean[:, :, None] * mean[:, None, :]
+
+
 def toward_colors(
     outputs: tf.Tensor,
     target_mean: tf.Tensor,

@@ -17,7 +17,7 @@ import tensorflow as tf
 from PIL import Image
 
 from adain.errors import UserError
-from adain.inference.color import color_moments, match_color, toward_colors
+from adain.inference.color import color_moments, match_color, mixture_colors, toward_colors
 from adain.inference.controls import blended_target, masked_target, region_weights
 from adain.inference.options import (
     DEFAULT_COLOR_MATCH,
@@ -228,10 +228,7 @@ class Stylizer:
     @staticmethod
     def _recolor(outputs, color_mean, color_covariance, blend, strength: float) -> tf.Tensor:
         """The outputs moved towards the blended styles' colours (a mixture's mean and second moment)."""
-        weights = tf.cast(blend, tf.float64)
-        mean = tf.einsum("nkc,k->nc", color_mean, weights)
-        second = color_covariance + color_mean[..., :, None] * color_mean[..., None, :]
-        covariance = tf.einsum("nkcd,k->ncd", second, weights) - mean[:, :, None] * mean[:, None, :]
+        mean, covariance = mixture_colors(color_mean, color_covariance, blend)
         count = tf.shape(outputs)[0]
         return toward_colors(
             outputs, tf.broadcast_to(mean, [count, 3]), tf.broadcast_to(covariance, [count, 3, 3]), strength
