@@ -172,9 +172,7 @@ class TrainingSummaries(keras.callbacks.Callback):
                 now = time.perf_counter()
                 steps_per_sec = (step - self._last_step) / max(now - self._last_time, 1e-9)
                 self._last_time, self._last_step = now, step
-                for name in [
-                    n for n in ("loss", "content_loss", "style_loss", "tv_loss", "temporal_loss") if n in logs
-                ]:
+                for name in [n for n in logs if n == "loss" or n.endswith("_loss")]:  # every term the model has
                     tf.summary.scalar(f"loss/{name.removesuffix('_loss') if name != 'loss' else 'total'}", logs[name])
                 tf.summary.scalar("train/learning_rate", self.model.optimizer.learning_rate)
                 tf.summary.scalar("train/steps_per_sec", steps_per_sec)

@@ -183,19 +183,29 @@ def test_temporal_loss_zero_for_identity_without_noise_positive_for_a_move_or_no
     assert np.all(np.abs(moves[:, [0, 4]] - 1) < 0.03) and np.all(np.abs(moves[:, [6, 7]]) == 0)
 
 
-def test_two_training_steps_with_the_temporal_term(tmp_path, shared_data):
-    """train.temporal_weight > 0 through the real training loop: it runs, logs the term and saves the weight."""
+def test_two_training_steps_with_the_temporal_range_and_streak_terms(tmp_path, shared_data):
+    """train.temporal_weight, output_range_weight and streak_weight > 0 through the real training loop: it runs,
+    logs each term to TensorBoard and saves the weights."""
     from support import event_steps, write_small_config
 
     from adain.config import load_config
     from adain.training.loop import train
 
     config = write_small_config(
-        tmp_path / "c.yaml", tmp_path / "run", shared_data / "content", shared_data / "style", 2, temporal_weight=5.0
+        tmp_path / "c.yaml",
+        tmp_path / "run",
+        shared_data / "content",
+        shared_data / "style",
+        2,
+        temporal_weight=5.0,
+        output_range_weight=10.0,
+        streak_weight=2.0,
     )
     run = train(load_config(config))
-    assert event_steps(run / "logs", "loss/temporal") == [1, 2]
-    assert load_config(run / "config.yaml").train.temporal_weight == 5.0
+    for term in ("temporal", "range", "streak"):
+        assert event_steps(run / "logs", f"loss/{term}") == [1, 2], term
+    saved = load_config(run / "config.yaml").train
+    assert (saved.temporal_weight, saved.output_range_weight, saved.streak_weight) == (5.0, 10.0, 2.0)
 
 
 def test_streak_excess_sees_added_scan_lines_not_the_photo_or_diagonal_texture(shared_data):
