@@ -100,7 +100,7 @@ def toward_colors(
     region: tf.Tensor | None = None,
 ) -> tf.Tensor:
     """Decoded outputs [N, H, W, 3] moved `strength` (0: unchanged, 1: the target's colours exactly) towards the
-    target RGB mean [N, 3] and covariance [N, 3, 3], from the output as it would be written (clipped to 0..255).
+    target RGB mean [N or 1, 3] and covariance [N or 1, 3, 3] (one target broadcasts over the batch), from the output as it would be written (clipped to 0..255).
     With `region` [N or 1, H, W] the output's own colours are measured there (a masked style's area)."""
     clipped = tf.clip_by_value(tf.cast(outputs, tf.float32), 0.0, 255.0)
     mean, covariance = color_moments(clipped, region)

@@ -228,22 +228,16 @@ class Stylizer:
     @staticmethod
     def _recolor(outputs, color_mean, color_covariance, blend, strength: float) -> tf.Tensor:
         """The outputs moved towards the blended styles' colours (a mixture's mean and second moment)."""
-        mean, covariance = mixture_colors(color_mean, color_covariance, blend)
-        count = tf.shape(outputs)[0]
-        return toward_colors(
-            outputs, tf.broadcast_to(mean, [count, 3]), tf.broadcast_to(covariance, [count, 3, 3]), strength
-        )
+        return toward_colors(outputs, *mixture_colors(color_mean, color_covariance, blend), strength)
 
     @staticmethod
     def _recolor_regions(outputs, styles: StyleStatistics, regions: np.ndarray, strength: float) -> tf.Tensor:
         """Each region [H, W, K] of the outputs towards its own style's colours, measured within the region."""
-        count = tf.shape(outputs)[0]
         result = tf.zeros_like(outputs)
         for k in range(styles.count):
             region = tf.constant(regions[None, ..., k], tf.float32)
-            mean = tf.broadcast_to(styles.color_mean[:, k], [count, 3])
-            covariance = tf.broadcast_to(styles.color_covariance[:, k], [count, 3, 3])
-            result += region[..., None] * toward_colors(outputs, mean, covariance, strength, region)
+            target = (styles.color_mean[:, k], styles.color_covariance[:, k])
+            result += region[..., None] * toward_colors(outputs, *target, strength, region)
         return result
 
     # -- the one-call API ------------------------------------------------------------------------------------------
