@@ -306,7 +306,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             per_frame = None
             for method in methods:
                 settings = TemporalSettings(
-                    method, blend=args.blend, still_blend=args.still_blend, momentum=args.momentum, flow_size=args.flow_size
+                    method,
+                    blend=args.blend,
+                    still_blend=args.still_blend,
+                    momentum=args.momentum,
+                    flow_size=args.flow_size,
                 )
                 outputs, seconds, flow_seconds = run_method(stylizer, clip, encoded[s], settings, args.color_match)
                 per_frame = outputs if method == "none" else per_frame

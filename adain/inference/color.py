@@ -26,12 +26,6 @@ import tensorflow as tf
 REGULARIZER = 1e-5
 
 
-def color_statistics(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """RGB mean [3] and covariance [3, 3] of an image in 0..255 (computed in 0..1 units)."""
-    mean, covariance = color_moments(tf.convert_to_tensor(np.asarray(image, np.float32)[None]))
-    return mean[0].numpy(), covariance[0].numpy()
-
-
 def color_moments(images: tf.Tensor, weights: tf.Tensor | None = None) -> tuple[tf.Tensor, tf.Tensor]:
     """Per-image RGB mean [N, 3] and covariance [N, 3, 3] (+ REGULARIZER) of a [N, H, W, 3] 0..255 batch, float64
     in 0..1 units; over the pixels weighted by `weights` [N or 1, H, W] (a region) when given."""

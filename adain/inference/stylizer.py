@@ -222,13 +222,9 @@ class Stylizer:
             else:
                 output = self._decode_blend(features, styles.mean, styles.std, blend, alpha, height, width)
             if strength > 0:
-                output = self._recolor(output, styles.color_mean, styles.color_covariance, blend, strength)
+                target = mixture_colors(styles.color_mean, styles.color_covariance, blend)  # a blend's colours
+                output = toward_colors(output, *target, strength)
         return to_uint8(output.numpy())
-
-    @staticmethod
-    def _recolor(outputs, color_mean, color_covariance, blend, strength: float) -> tf.Tensor:
-        """The outputs moved towards the blended styles' colours (a mixture's mean and second moment)."""
-        return toward_colors(outputs, *mixture_colors(color_mean, color_covariance, blend), strength)
 
     @staticmethod
     def _recolor_regions(outputs, styles: StyleStatistics, regions: np.ndarray, strength: float) -> tf.Tensor:

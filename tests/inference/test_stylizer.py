@@ -12,7 +12,7 @@ import tensorflow as tf
 from PIL import Image
 
 from adain.errors import UserError
-from adain.inference.color import REGULARIZER, color_moments, color_statistics, match_color, toward_colors
+from adain.inference.color import REGULARIZER, color_moments, match_color, toward_colors
 from adain.inference.controls import blended_target, masked_target
 from adain.inference.stylizer import Stylizer
 from adain.media.images import to_uint8
@@ -40,6 +40,12 @@ def images(shared_data):
         "mondrian": shared_data / "style" / "mondrian.jpg",
         "mask": shared_data / "mask" / "mask.png",
     }
+
+
+def color_statistics(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One image's RGB mean [3] and covariance [3, 3] (`color_moments` of a batch of one)."""
+    mean, covariance = color_moments(tf.convert_to_tensor(np.asarray(image, np.float32)[None]))
+    return mean[0].numpy(), covariance[0].numpy()
 
 
 def test_alpha_zero_is_the_decoders_reconstruction_of_the_content(stylizer, images):

@@ -219,7 +219,9 @@ def test_streak_excess_sees_added_scan_lines_not_the_photo_or_diagonal_texture(s
     from adain.media.images import load_image
     from adain.preprocess import center_crop, resize_smaller_side
 
-    photo = np.asarray(center_crop(resize_smaller_side(load_image(sorted(shared_data.glob("content/*.jpg"))[0]), 64), 64))
+    photo = np.asarray(
+        center_crop(resize_smaller_side(load_image(sorted(shared_data.glob("content/*.jpg"))[0]), 64), 64)
+    )
     photo = tf.constant(photo[None], tf.float32)
     rows, cols = np.indices((64, 64))
     lines = photo + 12.0 * (rows % 2)[None, ..., None]
