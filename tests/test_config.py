@@ -15,6 +15,19 @@ def test_shipped_configs_parse():
     assert "coco/2017" in base_text
 
 
+def test_corpus_config_is_the_measured_long_run(tmp_path):
+    paths = [
+        f"data.content.path={tmp_path}",
+        f"data.style.path={tmp_path}",
+        f"eval.content={tmp_path}",
+        f"eval.style={tmp_path}",
+    ]
+    config = load_config(REPO / "configs" / "corpus.yaml", paths)
+    assert (config.data.load_size, config.data.crop_size, config.data.min_load_size) == (512, 256, None)
+    assert (config.data.style_recolor, config.train.output_range_weight, config.train.streak_weight) == (0, 0, 0)
+    assert config.train.style_weight == 3.0 and config.model.vgg_normalization == "per_channel"
+
+
 def test_base_config_is_the_papers_setup(tmp_path):
     config = load_config(REPO / "configs" / "base.yaml", [f"data.style.path={tmp_path}"])
     assert (config.data.load_size, config.data.crop_size) == (512, 256)
