@@ -7,7 +7,9 @@ batches of 4 as the command line does, and is scored with adain.quality.temporal
     size), pixels failing the forward-backward check left out, MSE on 0..1 x1000; the input frames' own
     score is the floor set by the flow's error;
   * ghosting: MSE (0..1, x1000) to the same frame stylized on its own, where the input moved or was
-    disoccluded (per-frame methods score 0; the peer's --smooth 0.5 is compared with its --smooth 0);
+    disoccluded (per-frame methods score 0; the peer's --smooth 0.5 is compared with its --smooth 0). For
+    the methods that align frames to the decoder's grid (adain.inference.temporal), "on its own" is the
+    frame on the same grid phase, with no past: the `align` method, run as their reference;
   * style loss (adain.quality.metrics, normalised VGG-19) on every --style-every-th frame;
   * frames per second of the stylization (after an untimed warm-up batch), and the share of it spent on
     optical flow.
@@ -74,6 +76,9 @@ def build_parser() -> ArgumentParser:
         "--still-blend", type=float, default=TemporalSettings.still_blend, help="flow: weight of the past where still"
     )
     parser.add_argument("--momentum", type=float, default=TemporalSettings.momentum, help="stats: EMA momentum")
+    parser.add_argument(
+        "--no-align", action="store_true", help="flow: leave the frames off the decoder's 8-px grid (as before)"
+    )
     parser.add_argument("--flow-size", type=int, default=TemporalSettings.flow_size, help="flow: smaller side")
     parser.add_argument(
         "--color-match",
@@ -280,6 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         TemporalSettings(method)  # one line for an unknown method, before any model loads
     if "none" not in methods:
         methods.insert(0, "none")  # the per-frame reference for ghosting and the ratios
+    if "align" not in methods and not args.no_align and any("flow" in m for m in methods):
+        methods.insert(1, "align")  # the aligned methods' frame alone: their reference for ghosting
     if args.frames < 2 or min(args.size, args.style_size, args.style_every) < 1:
         raise UserError("--frames must be >= 2; --size, --style-size and --style-every >= 1")
     style_paths = expand_inputs(args.styles, "style")
@@ -303,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if clip_spec == args.clips[0]:
                 shown[label] = frames
         for s, style_name in enumerate(style_names):
-            per_frame = None
+            per_frame = alone_on_grid = None
             for method in methods:
                 settings = TemporalSettings(
                     method,
@@ -311,15 +318,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                     still_blend=args.still_blend,
                     momentum=args.momentum,
                     flow_size=args.flow_size,
+                    align=not args.no_align,
                 )
                 outputs, seconds, flow_seconds = run_method(stylizer, clip, encoded[s], settings, args.color_match)
                 per_frame = outputs if method == "none" else per_frame
+                alone_on_grid = outputs if method == "align" else alone_on_grid
+                # ghosting: against the frame stylized alone, on the same grid phase where the method aligns
+                alone = alone_on_grid if settings.aligns and alone_on_grid is not None else per_frame
                 row = {
                     "clip": name,
                     "style": style_name,
                     "method": method,
                     "warping_error": warping_error(outputs, motion),
-                    "ghosting": ghosting(outputs, per_frame, motion),
+                    "ghosting": ghosting(outputs, alone, motion),
                     "style_loss": style_losses(metrics, clip, outputs, style_features[s], args.style_every),
                     "fps": len(clip) / seconds,
                     "flow_share": flow_seconds / seconds,

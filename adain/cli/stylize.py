@@ -141,8 +141,10 @@ def build_parser(prog: str = "adain stylize") -> ArgumentParser:
         "--temporal",
         choices=TEMPORAL_METHODS,
         default=DEFAULT_TEMPORAL,
-        help="video: keep frames steady with the input's optical flow (flow), smoothed content statistics (stats), "
-        f"both, or stylize every frame on its own (none); default {DEFAULT_TEMPORAL} (docs/stylize.md, Video)",
+        help="video: keep frames steady by blending in the previous output moved along the input's optical flow "
+        "(flow), by smoothed content statistics (stats), or both; align: every frame on its own, but placed on the "
+        "decoder's 8-px grid as the camera moves (no ghosts; steadier pans); none: every frame on its own; "
+        f"default {DEFAULT_TEMPORAL}, which aligns too (docs/stylize.md, Video)",
     )
     parser.add_argument("--grid", metavar="PATH", help="also write a contact sheet of all outputs to this image file")
     parser.add_argument("--vgg-weights", metavar="PATH", help="VGG-19 weights file (default: as the run was trained)")

@@ -46,7 +46,7 @@ def check_color_match(strength: float) -> float:
 
 
 # Video: how frames are kept steady (adain.inference.temporal); the default was chosen by bench/video.py.
-TEMPORAL_METHODS = ("flow+stats", "flow", "stats", "none")
+TEMPORAL_METHODS = ("flow+stats", "flow", "align", "stats", "none")
 DEFAULT_TEMPORAL = "flow"
 
 

@@ -11,6 +11,13 @@ Per-frame AdaIN flickers for two reasons, and each method here removes one:
     Unlike blending with the unwarped previous frame, moving things leave no trails. Blending two stroke
     textures that do not line up flattens them, which the style loss sees at once; band-by-band contrast
     restoration (`blend_warped`) limits that, and the rest is the price of the steadiness (docs/stylize.md).
+    Both flow methods also *align the frames to the decoder's grid*: the encoder pools three times and the
+    decoder upsamples three times, so the network is shift-equivariant only for shifts that are multiples of
+    8 px; a pan of 3 px makes it draw other strokes, a pan of 8 px the same strokes moved. Each frame is
+    therefore padded so that the picture's accumulated global motion (the median of the flow) lands on the
+    same 8-px grid phase as in the first frame, and the output is cropped back. On a pan this halves
+    per-frame flicker at no cost in style; where the motion is not global it neither helps nor harms.
+  * `align`: only that alignment, every frame otherwise on its own: no past in any frame, so no ghost.
   * `flow+stats`: both. `none`: every frame on its own (the behaviour before this module).
 The default was chosen by measurement (bench/video.py, docs/stylize.md: "Video").
 
@@ -42,6 +49,7 @@ SCENE_CUT = 0.3  # a frame whose flow is reliable on less than this share of pix
 BANDS = (1.0, 2.0, 4.0, 8.0)  # px: the bands blend_warped blends one by one (finer than 1 px, 1-2 px, ...)
 STILL_PIXELS = 1.0  # px from frame t-1 to t: at most this, a pixel holds still (still_blend)
 MAX_GAIN = 3.0  # the most contrast blend_warped gives back to a band the blend flattened
+GRID = 8  # px: the shift-equivariance period of the encoder-decoder (3 poolings, 3 upsamplings)
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,7 @@ class TemporalSettings:
     momentum: float = 0.9  # weight of the past in the moving average of the content statistics (stats)
     flow_size: int = 360  # flow on frames whose smaller side is at most this (0: the frames' size)
     flow_preset: str = "medium"  # DIS preset: ultrafast, fast or medium
+    align: bool = True  # flow methods: pad every frame onto the first frame's 8-px grid phase (grid_phase)
 
     def __post_init__(self) -> None:
         check_temporal(self.method)
@@ -65,7 +74,16 @@ class TemporalSettings:
 
     @property
     def uses_flow(self) -> bool:
+        """Optical flow is measured: to blend the past in (flow methods) or to align the frames (align)."""
+        return "flow" in self.method or self.method == "align"
+
+    @property
+    def blends(self) -> bool:
         return "flow" in self.method
+
+    @property
+    def aligns(self) -> bool:
+        return self.method == "align" or (self.blends and self.align)
 
     @property
     def uses_stats(self) -> bool:
@@ -130,6 +148,27 @@ def blend_warped(
     return np.clip(out + weight * rest_past + (1.0 - weight) * rest_fresh, 0.0, 255.0)
 
 
+def global_motion(move: Motion | None) -> np.ndarray:
+    """(x, y) px: the median displacement of the reliable pixels from frame t to t-1 (0 without a match)."""
+    if move is None or not move.reliable.any():
+        return np.zeros(2, np.float64)
+    return np.median(move.flow[move.reliable], axis=0).astype(np.float64)
+
+
+def grid_phase(offset: np.ndarray, grid: int = GRID) -> tuple[int, int]:
+    """(x, y) padding before a frame whose picture has moved by -`offset` px since the first frame (offset: the
+    sum of `global_motion`), so that the picture sits on the first frame's phase of the `grid`."""
+    return tuple(int(v) % grid for v in np.round(offset))  # type: ignore[return-value]
+
+
+def pad_to_phase(frames: np.ndarray, phases: Sequence[tuple[int, int]], grid: int = GRID) -> np.ndarray:
+    """[N, H, W, 3] -> [N, H + grid, W + grid, 3]: frame i reflected by phases[i] = (x, y) px at the left and top
+    and the rest of `grid` at the right and bottom, so every padded frame has one size (one traced graph)."""
+    return np.stack(
+        [np.pad(f, ((y, grid - y), (x, grid - x), (0, 0)), mode="reflect") for f, (x, y) in zip(frames, phases, strict=True)]
+    )
+
+
 class TemporalVideo:
     """One video's memory across batches of frames, for a `Stylizer` (adain.inference.stylizer)."""
 
@@ -140,6 +179,7 @@ class TemporalVideo:
             FlowEstimator(self.settings.flow_preset, self.settings.flow_size) if self.settings.uses_flow else None
         )
         self._gray: np.ndarray | None = None  # the last frame of the previous batch
+        self._offset = np.zeros(2, np.float64)  # the picture's accumulated global motion (align)
         self._statistics: tuple[np.ndarray, np.ndarray] | None = None
         self._previous: dict[Hashable, np.ndarray] = {}
         self.flow_seconds = 0.0  # time spent on optical flow, for the share the benchmark reports
@@ -148,18 +188,10 @@ class TemporalVideo:
     def advance(self, contents: tf.Tensor | np.ndarray) -> None:
         """Take the next batch of consecutive frames [N, H, W, 3] (float 0..255, as they will be stylized):
         encode them once, smooth their statistics and measure their motion for every stream of this batch."""
-        contents = tf.convert_to_tensor(contents, tf.float32)
-        size = (int(contents.shape[1]), int(contents.shape[2]))
-        features = self.stylizer.encode(contents)
-        statistics = None
-        if self.settings.uses_stats:
-            mean, std = (x.numpy() for x in channel_mean_std(features, EPSILON))
-            statistics = smooth_statistics(mean, std, self.settings.momentum, self._statistics)
-            self._statistics = (statistics[0][-1], statistics[1][-1])
-        moves: list[Motion | None] = [None] * int(contents.shape[0])
+        frames = np.asarray(contents, np.float32)
+        moves: list[Motion | None] = [None] * len(frames)
         if self.estimator is not None:
             start = time.perf_counter()
-            frames = contents.numpy()
             for i, frame in enumerate(frames):
                 gray = to_gray(frame)
                 if self._gray is not None and self._gray.shape == gray.shape:
@@ -167,7 +199,21 @@ class TemporalVideo:
                     moves[i] = back if back.reliable.mean() >= SCENE_CUT else None
                 self._gray = gray
             self.flow_seconds += time.perf_counter() - start
-        self._batch = (features, size, statistics, moves)
+        phases = None
+        if self.settings.aligns:
+            phases = []
+            for move in moves:
+                self._offset += global_motion(move)
+                phases.append(grid_phase(self._offset))
+            frames = pad_to_phase(frames, phases)
+        size = (int(frames.shape[1]), int(frames.shape[2]))
+        features = self.stylizer.encode(tf.convert_to_tensor(frames))
+        statistics = None
+        if self.settings.uses_stats:
+            mean, std = (x.numpy() for x in channel_mean_std(features, EPSILON))
+            statistics = smooth_statistics(mean, std, self.settings.momentum, self._statistics)
+            self._statistics = (statistics[0][-1], statistics[1][-1])
+        self._batch = (features, size, statistics, moves, phases, np.asarray(contents).shape[1:3])
 
     def stylize(
         self,
@@ -182,14 +228,24 @@ class TemporalVideo:
         Each (stream, alpha) keeps its own previous output. Regions keep their own statistics (no `stats`)."""
         if self._batch is None:
             raise RuntimeError("advance() first")
-        features, size, statistics, moves = self._batch
+        features, size, statistics, moves, phases, (height, width) = self._batch
         results = []
         for alpha in alphas:
             steady_statistics = None if regions is not None else statistics
-            fresh = self.stylizer.decode(
-                features, styles, size, alpha, weights, regions, steady_statistics, color_match
-            )
-            if self.estimator is None:
+            if phases is not None and regions is not None:  # the regions move with each frame's phase
+                fresh = np.concatenate(
+                    [
+                        self.stylizer.decode(features[i : i + 1], styles, size, alpha, weights, padded, None, color_match)
+                        for i, padded in enumerate(pad_to_phase(np.repeat(regions[None], len(phases), 0), phases))
+                    ]
+                )
+            else:
+                fresh = self.stylizer.decode(
+                    features, styles, size, alpha, weights, regions, steady_statistics, color_match
+                )
+            if phases is not None:  # back to the frames' own size and place
+                fresh = np.stack([f[y : y + height, x : x + width] for f, (x, y) in zip(fresh, phases, strict=True)])
+            if not self.settings.blends:
                 results.append(fresh)
                 continue
             key = (stream, alpha)

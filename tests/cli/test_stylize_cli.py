@@ -282,8 +282,8 @@ def test_the_memory_estimate_refuses_what_does_not_fit():
 
 @pytest.mark.slow
 def test_video_temporal_option_end_to_end(shared_data, tmp_path):
-    """`--temporal` on a short real clip with the shipped model: the default flickers less than `none` (per frame),
-    measured on the written videos with the benchmark's metric."""
+    """`--temporal` on a short real clip with the shipped model: every choice writes the clip, and the default
+    flickers less than `none` (per frame), measured on the written videos with the benchmark's metric."""
     require_extra("cv2")
     from adain.media.video import read_frames
     from adain.quality.temporal_metrics import ClipMotion, warping_error
@@ -291,7 +291,7 @@ def test_video_temporal_option_end_to_end(shared_data, tmp_path):
     clip = tmp_path / "clip.mp4"
     make_clip(shared_data / "video" / "ambush_3.mp4", clip, frames=6, width=150, height=64)
     errors = {}
-    for method in ("none", None):
+    for method in ("none", "align", None):
         out = tmp_path / f"{method}.mp4"
         extra = ["--temporal", method] if method else []
         args = ["--content", clip, "--style", shared_data / "style" / "brushstrokes.jpg", "--output", out]
@@ -300,4 +300,4 @@ def test_video_temporal_option_end_to_end(shared_data, tmp_path):
         frames = list(read_frames(out))
         assert len(frames) == 6 and frames[0].shape == (64, 150, 3)
         errors[method] = warping_error(frames, ClipMotion.of(list(read_frames(clip))))
-    assert errors[None] < 0.6 * errors["none"], errors
+    assert errors[None] < 0.6 * errors["none"], errors  # align's gain needs a pan of whole pixels: test_temporal.py
