@@ -165,7 +165,10 @@ def pad_to_phase(frames: np.ndarray, phases: Sequence[tuple[int, int]], grid: in
     """[N, H, W, 3] -> [N, H + grid, W + grid, 3]: frame i reflected by phases[i] = (x, y) px at the left and top
     and the rest of `grid` at the right and bottom, so every padded frame has one size (one traced graph)."""
     return np.stack(
-        [np.pad(f, ((y, grid - y), (x, grid - x), (0, 0)), mode="reflect") for f, (x, y) in zip(frames, phases, strict=True)]
+        [
+            np.pad(f, ((y, grid - y), (x, grid - x), (0, 0)), mode="reflect")
+            for f, (x, y) in zip(frames, phases, strict=True)
+        ]
     )
 
 
@@ -189,6 +192,7 @@ class TemporalVideo:
         """Take the next batch of consecutive frames [N, H, W, 3] (float 0..255, as they will be stylized):
         encode them once, smooth their statistics and measure their motion for every stream of this batch."""
         frames = np.asarray(contents, np.float32)
+        height, width = frames.shape[1:3]
         moves: list[Motion | None] = [None] * len(frames)
         if self.estimator is not None:
             start = time.perf_counter()
@@ -213,7 +217,7 @@ class TemporalVideo:
             mean, std = (x.numpy() for x in channel_mean_std(features, EPSILON))
             statistics = smooth_statistics(mean, std, self.settings.momentum, self._statistics)
             self._statistics = (statistics[0][-1], statistics[1][-1])
-        self._batch = (features, size, statistics, moves, phases, np.asarray(contents).shape[1:3])
+        self._batch = (features, size, statistics, moves, phases, (height, width))
 
     def stylize(
         self,
@@ -235,7 +239,9 @@ class TemporalVideo:
             if phases is not None and regions is not None:  # the regions move with each frame's phase
                 fresh = np.concatenate(
                     [
-                        self.stylizer.decode(features[i : i + 1], styles, size, alpha, weights, padded, None, color_match)
+                        self.stylizer.decode(
+                            features[i : i + 1], styles, size, alpha, weights, padded, None, color_match
+                        )
                         for i, padded in enumerate(pad_to_phase(np.repeat(regions[None], len(phases), 0), phases))
                     ]
                 )

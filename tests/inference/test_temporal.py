@@ -152,5 +152,7 @@ def test_alignment_makes_the_decoder_move_its_strokes_with_a_pan(shared_data):
         settings = TemporalSettings("flow", blend=0.0, still_blend=0.0, align=align)  # no blending: alignment only
         out = [f.astype(np.float32) for f in stylizer.stylize_frames(frames, style, temporal=settings, style_size=128)]
         # output t+1 moved back by the pan onto output t, away from the borders (the padding's reach)
-        change[align] = np.mean([np.abs(out[t + 1][24:-24, 24 + step : -24] - out[t][24:-24, 24:-24 - step]).mean() for t in range(2)])
+        change[align] = np.mean(
+            [np.abs(out[t + 1][24:-24, 24 + step : -24] - out[t][24:-24, 24 : -24 - step]).mean() for t in range(2)]
+        )
     assert change[True] < 0.5 * change[False], change
