@@ -1,6 +1,8 @@
 """Temporal consistency at inference (adain.inference.temporal): its parts with known answers, then the shipped
 model on the first frames of a real clip, where the steady methods must flicker less than per-frame AdaIN."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from support import require_extra
@@ -156,3 +158,36 @@ def test_alignment_makes_the_decoder_move_its_strokes_with_a_pan(shared_data):
             [np.abs(out[t + 1][24:-24, 24 + step : -24] - out[t][24:-24, 24 : -24 - step]).mean() for t in range(2)]
         )
     assert change[True] < 0.5 * change[False], change
+
+
+@pytest.mark.slow  # the shipped model, three times over a 3-frame pan
+def test_aligned_video_with_a_mask_keeps_each_style_in_its_region(shared_data):
+    """Masked video on the grid decodes frame by frame, each frame's regions padded to its own phase: the left half
+    still looks like the first style and the right half like the second, at the frames' own size."""
+    from adain.inference.stylizer import Stylizer
+    from adain.inference.temporal import TemporalVideo
+    from adain.media.images import load_image
+
+    photo = np.asarray(load_image(shared_data / "content" / "chicago.jpg"), np.float32)[:96, :150]
+    frames = np.stack([photo[:, 3 * (2 - t) : 3 * (2 - t) + 120] for t in range(3)])  # a pan: phases change
+    stylizer = Stylizer.from_checkpoint()
+    paths = [
+        shared_data / "style" / "brushstrokes.jpg",
+        Path(__file__).parents[2] / "examples" / "styles" / "hokusai_great_wave.jpg",
+    ]
+    both, first, second = (stylizer.encode_styles(p, 128) for p in (paths, paths[:1], paths[1:]))
+    left = np.zeros((96, 120, 2), np.float32)
+    left[:, :60, 0], left[:, 60:, 1] = 1.0, 1.0
+
+    def run(styles, regions=None):
+        video = TemporalVideo(stylizer, TemporalSettings("align"))
+        video.advance(frames)
+        return video.stylize(styles, regions=regions)[0].astype(np.float32)
+
+    masked, alone_first, alone_second = run(both, left), run(first), run(second)
+    assert masked.shape == (3, 96, 120, 3)
+    for side, own, other in (
+        (np.s_[:, :, :40], alone_first, alone_second),
+        (np.s_[:, :, 80:], alone_second, alone_first),
+    ):
+        assert np.abs(masked[side] - own[side]).mean() < 0.5 * np.abs(masked[side] - other[side]).mean()
