@@ -76,7 +76,7 @@ class TemporalSettings:
     @property
     def uses_flow(self) -> bool:
         """Optical flow is measured: to blend the past in (flow methods) or to align the frames (align)."""
-        return "flow" in self.method or self.method == "align"
+        return self.blends or self.method == "align"
 
     @property
     def blends(self) -> bool:
@@ -234,16 +234,19 @@ class TemporalVideo:
         if self._batch is None:
             raise RuntimeError("advance() first")
         features, size, statistics, moves, phases, (height, width) = self._batch
+        framed_regions = None  # with alignment, each frame's regions padded to its own phase (once for all alphas)
+        if phases is not None and regions is not None:
+            framed_regions = pad_to_phase(np.repeat(regions[None], len(phases), 0), phases)
         results = []
         for alpha in alphas:
             steady_statistics = None if regions is not None else statistics
-            if phases is not None and regions is not None:  # the regions move with each frame's phase
+            if framed_regions is not None:  # the regions move with each frame's phase
                 fresh = np.concatenate(
                     [
                         self.stylizer.decode(
                             features[i : i + 1], styles, size, alpha, weights, padded, None, color_match
                         )
-                        for i, padded in enumerate(pad_to_phase(np.repeat(regions[None], len(phases), 0), phases))
+                        for i, padded in enumerate(framed_regions)
                     ]
                 )
             else:
