@@ -8,6 +8,13 @@ folder's `step.txt`.
 
   python tools/ship_decoder.py --run /work/runs/colour --out /work/runs/colour-snap
   python tools/ship_decoder.py --run /work/runs/colour --out checkpoints/adain-corpus
+
+`--average-with` averages the newest checkpoint's weights equally with other snapshots of the same run
+(stochastic weight averaging, Izmailov et al. 2018): two points of one fine-tuning run lie in one basin, and
+their mean measured better than either on the held-out split (checkpoints/adain-corpus/README.md). `step.txt`
+then names them on a second line.
+
+  python tools/ship_decoder.py --run /work/runs/arm-L --out /work/runs/final-avg --average-with /work/runs/final-L3
 """
 
 from __future__ import annotations
@@ -15,9 +22,18 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 from adain.config import from_dict, save_config
 from adain.media.files import atomic_path
-from adain.run import CHECKPOINT_DIR, build_configured_decoder, make_checkpoint, read_run_config, save_decoder
+from adain.run import (
+    CHECKPOINT_DIR,
+    build_configured_decoder,
+    load_decoder,
+    make_checkpoint,
+    read_run_config,
+    save_decoder,
+)
 from adain.run.checkpoints import restore_newest
 
 
@@ -25,6 +41,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run", type=Path, required=True, help="a train.py run directory (with checkpoints/)")
     parser.add_argument("--out", type=Path, required=True, help="the inference run directory to write")
+    parser.add_argument(
+        "--average-with",
+        type=Path,
+        nargs="+",
+        default=[],
+        metavar="SNAPSHOT",
+        help="inference run directories (or decoder .keras files) of the same run whose weights are averaged in",
+    )
     args = parser.parse_args()
     config = from_dict(read_run_config(args.run))
     decoder = build_configured_decoder(config.model)
@@ -32,14 +56,23 @@ def main() -> None:
     if prefix is None:
         raise SystemExit(f"error: no checkpoint in {args.run / CHECKPOINT_DIR}")
     step = int(prefix.rsplit("-", 1)[1])
+    if args.average_with:
+        others = [load_decoder(path).get_weights() for path in args.average_with]
+        decoder.set_weights(
+            [np.mean([w, *rest], axis=0) for w, *rest in zip(decoder.get_weights(), *others, strict=True)]
+        )
     config.run_dir = str(args.out)
     config.train.init_from = None
     args.out.mkdir(parents=True, exist_ok=True)
     save_decoder(decoder, args.out, config.model)
     save_config(config, args.out / "config.yaml")
     with atomic_path(args.out / "step.txt") as partial:
-        partial.write_text(f"{step}\n")
-    print(f"{args.out}: decoder of {prefix} (step {step})")
+        averaged = "".join(f"averaged with {path}\n" for path in args.average_with)
+        partial.write_text(f"{step}\n{averaged}")
+    print(
+        f"{args.out}: decoder of {prefix} (step {step})"
+        + (f", averaged with {len(args.average_with)} more" if averaged else "")
+    )
 
 
 if __name__ == "__main__":

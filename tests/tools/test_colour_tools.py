@@ -68,3 +68,27 @@ def test_ship_decoder_snapshots_a_runs_newest_checkpoint(tmp_path, tiny_run, sha
     assert probe.returncode == 0, probe.stderr[-2000:]
     row = probe.stdout.strip().splitlines()[-1].split("|")
     assert row[3].strip() == "64" and row[4].strip().endswith("%") and float(row[7]) >= 0
+
+
+@pytest.mark.slow
+def test_ship_decoder_averages_the_newest_checkpoint_with_other_snapshots(tmp_path, tiny_run):
+    import numpy as np
+
+    from adain.run import load_decoder, run_model_config, save_decoder
+
+    plain = tmp_path / "plain"
+    assert run_tool(REPO / "tools" / "ship_decoder.py", "--run", tiny_run, "--out", plain).returncode == 0
+    decoder = load_decoder(plain)
+    weights = decoder.get_weights()
+    decoder.set_weights([3.0 * w for w in weights])  # another point of the run: every weight tripled
+    other = tmp_path / "other"
+    other.mkdir()
+    save_decoder(decoder, other, run_model_config(plain))
+    (other / "config.yaml").write_text((plain / "config.yaml").read_text())
+
+    out = tmp_path / "mean"
+    result = run_tool(REPO / "tools" / "ship_decoder.py", "--run", tiny_run, "--out", out, "--average-with", other)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (out / "step.txt").read_text().splitlines() == ["2", f"averaged with {other}"]
+    for mean, w in zip(load_decoder(out).get_weights(), weights, strict=True):
+        np.testing.assert_allclose(mean, 2.0 * w, rtol=1e-6, atol=1e-7)  # (w + 3w) / 2
