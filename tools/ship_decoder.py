@@ -66,13 +66,11 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     save_decoder(decoder, args.out, config.model)
     save_config(config, args.out / "config.yaml")
+    averaged = "".join(f"averaged with {path}\n" for path in args.average_with)
     with atomic_path(args.out / "step.txt") as partial:
-        averaged = "".join(f"averaged with {path}\n" for path in args.average_with)
         partial.write_text(f"{step}\n{averaged}")
-    print(
-        f"{args.out}: decoder of {prefix} (step {step})"
-        + (f", averaged with {len(args.average_with)} more" if averaged else "")
-    )
+    more = f", averaged with {len(args.average_with)} more" if args.average_with else ""
+    print(f"{args.out}: decoder of {prefix} (step {step}){more}")
 
 
 if __name__ == "__main__":
