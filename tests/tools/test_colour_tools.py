@@ -92,3 +92,22 @@ def test_ship_decoder_averages_the_newest_checkpoint_with_other_snapshots(tmp_pa
     assert (out / "step.txt").read_text().splitlines() == ["2", f"averaged with {other}"]
     for mean, w in zip(load_decoder(out).get_weights(), weights, strict=True):
         np.testing.assert_allclose(mean, 2.0 * w, rtol=1e-6, atol=1e-7)  # (w + 3w) / 2
+
+    # a decoder of another architecture (content layer relu3_1) is refused in one line, nothing written
+    import dataclasses
+
+    from adain.run import build_configured_decoder
+
+    model = dataclasses.replace(run_model_config(plain), content_layer="block3_conv1")
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    save_decoder(build_configured_decoder(model), foreign, model)
+    refused = tmp_path / "refused"
+    result = run_tool(
+        REPO / "tools" / "ship_decoder.py", "--run", tiny_run, "--out", refused, "--average-with", foreign
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [
+        f"error: {foreign} is a decoder of another architecture than {tiny_run}'s"
+    ]
+    assert not refused.exists()
