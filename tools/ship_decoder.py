@@ -20,11 +20,13 @@ then names them on a second line.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from adain.config import from_dict, save_config
+from adain.errors import UserError
 from adain.media.files import atomic_path
 from adain.run import (
     CHECKPOINT_DIR,
@@ -78,4 +80,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except UserError as exc:  # a snapshot that is not a decoder, a run without config.yaml: one line, exit 2
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
