@@ -197,6 +197,8 @@ class Stylizer:
         """AdaIN and the decoder only, on content features from `encode` (of images of `size` = (H, W)): uint8
         [N, H, W, 3]. What a change of alpha, weights or regions costs once the content and styles are encoded.
 
+        regions: one-hot [H, W, K] for every image, or [N, H, W, K], one set per image (a video's frames, each
+        padded to its own grid phase: adain.inference.temporal).
         content_statistics: (mean, std) [N, 1, 1, C] to normalise the content with instead of its own (video
         smooths them over time: adain.inference.temporal); not used with regions, which have their own.
         color_match: how far the output moves towards the (blended) style's RGB mean and covariance, times alpha
@@ -206,14 +208,22 @@ class Stylizer:
         strength = check_color_match(color_match) * check_alpha(alpha)
         alpha = tf.constant(alpha, tf.float32)
         if regions is not None:
-            if regions.shape[:2] != (height, width) or regions.shape[-1] != styles.count:
+            regions = np.asarray(regions)
+            framed = regions if regions.ndim == 4 else regions[None]  # one set for the batch, or one per image
+            count = int(features.shape[0])
+            if (
+                framed.shape[1:3] != (height, width)
+                or framed.shape[-1] != styles.count
+                or len(framed) not in (1, count)
+            ):
                 raise UserError(
-                    f"regions of shape {regions.shape} do not fit contents {(height, width)} and {styles.count} styles"
+                    f"regions of shape {regions.shape} do not fit {count} contents {(height, width)} "
+                    f"and {styles.count} styles"
                 )
-            cells = region_weights(regions[None])
+            cells = region_weights(framed)
             output = self._decode_masked(features, styles.mean, styles.std, cells, alpha, height, width)
             if strength > 0:
-                output = self._recolor_regions(output, styles, regions, strength)
+                output = self._recolor_regions(output, styles, framed, strength)
         else:
             blend = tf.constant(normalize_style_weights(weights, styles.count), tf.float32)
             if content_statistics is not None:
@@ -228,10 +238,10 @@ class Stylizer:
 
     @staticmethod
     def _recolor_regions(outputs, styles: StyleStatistics, regions: np.ndarray, strength: float) -> tf.Tensor:
-        """Each region [H, W, K] of the outputs towards its own style's colours, measured within the region."""
+        """Each region [N or 1, H, W, K] of the outputs towards its own style's colours, measured within it."""
         result = tf.zeros_like(outputs)
         for k in range(styles.count):
-            region = tf.constant(regions[None, ..., k], tf.float32)
+            region = tf.constant(regions[..., k], tf.float32)
             target = (styles.color_mean[:, k], styles.color_covariance[:, k])
             result += region[..., None] * toward_colors(outputs, *target, strength, region)
         return result

@@ -240,19 +240,8 @@ class TemporalVideo:
         results = []
         for alpha in alphas:
             steady_statistics = None if regions is not None else statistics
-            if framed_regions is not None:  # the regions move with each frame's phase
-                fresh = np.concatenate(
-                    [
-                        self.stylizer.decode(
-                            features[i : i + 1], styles, size, alpha, weights, padded, None, color_match
-                        )
-                        for i, padded in enumerate(framed_regions)
-                    ]
-                )
-            else:
-                fresh = self.stylizer.decode(
-                    features, styles, size, alpha, weights, regions, steady_statistics, color_match
-                )
+            framed = regions if framed_regions is None else framed_regions  # the regions move with each frame's phase
+            fresh = self.stylizer.decode(features, styles, size, alpha, weights, framed, steady_statistics, color_match)
             if phases is not None:  # back to the frames' own size and place
                 fresh = np.stack([f[y : y + height, x : x + width] for f, (x, y) in zip(fresh, phases, strict=True)])
             if not self.settings.blends:

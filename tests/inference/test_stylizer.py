@@ -162,6 +162,26 @@ def test_each_masked_region_follows_its_own_style(stylizer, images, first, secon
         assert to_own < to_other, (style, to_own, to_other)
 
 
+def test_regions_per_image_decode_each_image_as_alone(stylizer, images):
+    """Regions [N, H, W, K], one set per image (a video's frames on their own grid phases), give each image of the
+    batch what decoding it alone with its own regions gives, colour match included."""
+    photo = stylizer.prepare(images["content"], SIZE)
+    contents = tf.stack([photo, photo[:, ::-1]])
+    styles = stylizer.encode_styles([images["dark"], images["bright"]], SIZE)
+    regions = np.zeros((2, SIZE, 91, 2), np.float32)
+    regions[0, :, :45, 0] = regions[1, :32, :, 0] = 1.0  # left half of the first, top half of the second
+    regions[..., 1] = 1.0 - regions[..., 0]
+    features = stylizer.encode(contents)
+    batch = stylizer.decode(features, styles, (SIZE, 91), regions=regions).astype(int)
+    for i in range(2):
+        alone = stylizer.decode(features[i : i + 1], styles, (SIZE, 91), regions=regions[i]).astype(int)
+        assert np.abs(batch[i] - alone[0]).max() <= 1  # float32 noise at a rounding edge at most
+    shared = stylizer.decode(features, styles, (SIZE, 91), regions=regions[0]).astype(int)
+    assert np.abs(shared[1] - batch[1]).mean() > 1.0  # the second image's own regions did count
+    with pytest.raises(UserError, match="do not fit 2 contents"):
+        stylizer.decode(features, styles, (SIZE, 91), regions=np.concatenate([regions, regions]))
+
+
 def test_a_mask_needs_enough_styles(stylizer, images):
     with pytest.raises(UserError, match="needs 2 styles, got 1"):
         stylizer.stylize(images["content"], images["dark"], mask=images["mask"])

@@ -162,8 +162,8 @@ def test_alignment_makes_the_decoder_move_its_strokes_with_a_pan(shared_data):
 
 @pytest.mark.slow  # the shipped model, three times over a 3-frame pan
 def test_aligned_video_with_a_mask_keeps_each_style_in_its_region(shared_data):
-    """Masked video on the grid decodes frame by frame, each frame's regions padded to its own phase: the left half
-    still looks like the first style and the right half like the second, at the frames' own size."""
+    """Masked video on the grid decodes its frames in one batch, each frame's regions padded to its own phase:
+    the left half still looks like the first style and the right half like the second, at the frames' own size."""
     from adain.inference.stylizer import Stylizer
     from adain.inference.temporal import TemporalVideo
     from adain.media.images import load_image
