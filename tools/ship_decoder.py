@@ -63,7 +63,7 @@ def main() -> None:
         shapes = [w.shape for w in decoder.get_weights()]
         for path, weights in zip(args.average_with, others, strict=True):
             if [w.shape for w in weights] != shapes:
-                raise SystemExit(f"error: {path} is a decoder of another architecture than {args.run}'s")
+                raise UserError(f"{path} is a decoder of another architecture than {args.run}'s")
         decoder.set_weights(
             [np.mean([w, *rest], axis=0) for w, *rest in zip(decoder.get_weights(), *others, strict=True)]
         )

@@ -93,12 +93,17 @@ def test_ship_decoder_averages_the_newest_checkpoint_with_other_snapshots(tmp_pa
     for mean, w in zip(load_decoder(out).get_weights(), weights, strict=True):
         np.testing.assert_allclose(mean, 2.0 * w, rtol=1e-6, atol=1e-7)  # (w + 3w) / 2
 
-    # a decoder of another architecture (content layer relu3_1) is refused in one line, nothing written
+
+@pytest.mark.slow
+def test_ship_decoder_refuses_to_average_a_decoder_of_another_architecture(tmp_path, tiny_run):
+    """A relu3_1 decoder beside the run's relu4_1 one: one line naming it, exit 2, nothing written."""
     import yaml
 
     from adain.config import from_dict, save_config
-    from adain.run import build_configured_decoder
+    from adain.run import build_configured_decoder, save_decoder
 
+    plain = tmp_path / "plain"
+    assert run_tool(REPO / "tools" / "ship_decoder.py", "--run", tiny_run, "--out", plain).returncode == 0
     config = from_dict(yaml.safe_load((plain / "config.yaml").read_text()))
     config.model.content_layer = "block3_conv1"
     config.model.style_layers = ["block1_conv1", "block2_conv1", "block3_conv1"]
@@ -110,7 +115,7 @@ def test_ship_decoder_averages_the_newest_checkpoint_with_other_snapshots(tmp_pa
     result = run_tool(
         REPO / "tools" / "ship_decoder.py", "--run", tiny_run, "--out", refused, "--average-with", foreign
     )
-    assert result.returncode != 0
+    assert result.returncode == 2
     assert "Traceback" not in result.stderr  # TensorFlow's start-up logs come first; the error is the last line
     assert result.stderr.strip().splitlines()[-1] == (
         f"error: {foreign} is a decoder of another architecture than {tiny_run}'s"
